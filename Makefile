@@ -1,0 +1,54 @@
+# Facturier: the commands a developer and CI run. `make help` lists them.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+export DJANGO_SETTINGS_MODULE := facturier.settings
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-dev setup run serve test lint format clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# The stamp files make a second run a no-op unless the pinned requirements changed.
+$(VENV)/.base: $(BIN)/python requirements/base.txt pyproject.toml
+	$(BIN)/pip install --quiet -r requirements/base.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.base requirements/dev.txt
+	$(BIN)/pip install --quiet -r requirements/dev.txt
+	@touch $@
+
+install: $(VENV)/.base  ## virtual environment with the pinned runtime dependencies
+
+install-dev: $(VENV)/.dev  ## ... plus what tests and linters need
+
+setup: install  ## install, migrate the embedded database, load the demo company if empty, run billing
+	$(BIN)/facturier manage migrate --no-input
+	$(BIN)/facturier demo load
+	$(BIN)/facturier manage collectstatic --no-input --verbosity 0
+
+run: setup  ## setup, then serve http://$(HOST):$(PORT) with a worker
+	$(BIN)/facturier serve --host $(HOST) --port $(PORT)
+
+test: install-dev  ## the whole test suite (SQLite, or PostgreSQL when DATABASE_URL points there)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-dev  ## ruff, ruff format --check, mypy, import contracts
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: install-dev  ## rewrite the code with ruff's formatter and autofixes
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+clean:  ## remove the virtual environment and the embedded database
+	rm -rf $(VENV) var
