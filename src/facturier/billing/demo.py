@@ -1,0 +1,131 @@
+"""The demo company that `make setup` loads into an empty database."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from facturier.billing import clock
+from facturier.billing.models import Company
+from facturier.billing.services import (
+    LineData,
+    company_create,
+    customer_create,
+    invoice_create,
+    invoice_issue,
+    payment_record,
+    product_create,
+    user_create,
+)
+
+DEMO_USER = "admin"
+DEMO_PASSWORD = "facturier"
+ACTOR = "demo"
+
+
+@transaction.atomic
+def demo_load(*, force: bool = False) -> str | None:
+    """Create the demo company unless a company exists; return its name when created."""
+    if Company.objects.exists() and not force:
+        return None
+    company = company_create(
+        actor=ACTOR,
+        legal_name="Atelier Numérique",
+        legal_form="SAS",
+        share_capital=Decimal("10000.00"),
+        address_line1="12 rue de la Paix",
+        postcode="75002",
+        city="Paris",
+        siren="732829320",
+        siret="73282932000074",
+        rcs_city="Paris",
+        vat_number="FR44732829320",
+        iban="FR7630006000011234567890189",
+        bic="AGRIFRPP",
+        sepa_creditor_id="FR72ZZZ123456",
+        email="factures@atelier-numerique.example",
+        accounting_email="compta@atelier-numerique.example",
+    )
+    owner = user_create(company=company, username=DEMO_USER, password=DEMO_PASSWORD, role="owner")
+    sales = user_create(
+        company=company, username="claire", password=DEMO_PASSWORD, role="sales",
+        email="claire@atelier-numerique.example",
+    )  # fmt: skip
+    user_create(company=company, username="compta", password=DEMO_PASSWORD, role="accountant")
+    hosting = product_create(
+        company=company, sku="HEB-PRO", name="Hébergement Pro (mensuel)",
+        unit_code="MON", unit_price=Decimal("49.90"), vat_code="FR-20",
+    )  # fmt: skip
+    support = product_create(
+        company=company, sku="SUP-H", name="Support technique",
+        unit_code="HUR", unit_price=Decimal("85.00"), vat_code="FR-20",
+    )  # fmt: skip
+    training = product_create(
+        company=company, sku="FORM-J", name="Formation (journée)",
+        unit_code="DAY", unit_price=Decimal("650.00"), vat_code="FR-0-E",
+    )  # fmt: skip
+    boulangerie = customer_create(
+        company=company, kind="business", legal_name="Boulangerie Martin SARL",
+        siren="443061841", vat_number="FR64443061841", address_line1="3 place du Marché",
+        postcode="69001", city="Lyon", billing_emails=["compta@boulangerie-martin.example"],
+        sales_rep=sales,
+    )  # fmt: skip
+    cabinet = customer_create(
+        company=company, kind="business", legal_name="Cabinet Durand & Associés",
+        siren="512345679", address_line1="8 avenue Jean Jaurès", postcode="31000",
+        city="Toulouse", billing_emails=["facturation@cabinet-durand.example"],
+        payment_terms_days=45,
+    )  # fmt: skip
+    berlin = customer_create(
+        company=company, kind="business", legal_name="Berlin Digital GmbH",
+        vat_number="DE136695976", address_line1="Friedrichstraße 10", postcode="10117",
+        city="Berlin", country="DE", language="en", billing_emails=["invoices@berlin.example"],
+    )  # fmt: skip
+    dupont = customer_create(
+        company=company, kind="consumer", legal_name="Marie Dupont",
+        address_line1="5 rue des Lilas", postcode="33000", city="Bordeaux",
+        billing_emails=["marie.dupont@example.org"],
+    )  # fmt: skip
+    today = clock.company_today(company)
+    first = invoice_issue(
+        invoice_create(
+            company=company,
+            customer=boulangerie,
+            lines=[LineData(product=hosting), LineData(product=support, quantity=Decimal(2))],
+        ),
+        actor=ACTOR,
+    )
+    second = invoice_issue(
+        invoice_create(
+            company=company,
+            customer=cabinet,
+            lines=[LineData(product=training, quantity=Decimal(2))],
+        ),
+        actor=ACTOR,
+    )
+    invoice_issue(
+        invoice_create(
+            company=company,
+            customer=berlin,
+            lines=[LineData(product=support, quantity=Decimal(10), vat_code="FR-0-AE")],
+        ),
+        actor=ACTOR,
+    )
+    invoice_issue(
+        invoice_create(company=company, customer=dupont, lines=[LineData(product=hosting)]),
+        actor=ACTOR,
+    )
+    invoice_create(
+        company=company, customer=cabinet, lines=[LineData(product=support, quantity=Decimal(3))]
+    )
+    payment_record(
+        customer=boulangerie, amount=first.total_gross, received_on=today,
+        method="transfer", reference="VIR BOULANGERIE MARTIN", actor=ACTOR,
+    )  # fmt: skip
+    payment_record(
+        customer=cabinet, amount=Decimal("500.00"), received_on=today, method="cheque",
+        reference="CHQ 0001234", allocations=[(second, Decimal("500.00"))], actor=ACTOR,
+    )  # fmt: skip
+    del owner  # the demo login, printed by `facturier demo load`
+    return company.legal_name

@@ -1,0 +1,119 @@
+"""The audit trail: append one hash-chained event per change, verify the chains."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from facturier.billing import clock
+from facturier.billing.models import AuditEvent, ChainHead, Company, Invoice, InvoiceStatus
+from facturier.billing.snapshots import document_content
+from facturier.core.hashing import canonical_json, chain_hash
+
+
+def chain_head_lock(company: Company) -> ChainHead:
+    """Lock the company's chain tips for this transaction (the caller is inside atomic())."""
+    head, _ = ChainHead.objects.get_or_create(company=company)
+    return ChainHead.objects.select_for_update().get(pk=head.pk)
+
+
+def _event_content(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "company": event.company_id,
+        "at": event.at,
+        "actor": event.actor,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "data": event.data,
+    }
+
+
+def audit_record(
+    *,
+    company: Company,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    data: dict[str, Any] | None = None,
+    head: ChainHead | None = None,
+) -> AuditEvent:
+    """Append an event to the company's chain, in the caller's transaction."""
+    with transaction.atomic():
+        head = head or chain_head_lock(company)
+        event = AuditEvent(
+            company=company,
+            at=clock.now(),
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            # Stored exactly as hashed: JSON types only.
+            data=json.loads(canonical_json(data or {})),
+            previous_hash=head.last_event_hash,
+        )
+        event.hash = chain_hash(head.last_event_hash, _event_content(event))
+        event.save()
+        head.last_event_hash = event.hash
+        head.save(update_fields=["last_event_hash"])
+    return event
+
+
+@dataclass(frozen=True)
+class Break:
+    chain: str  # "events" or "documents"
+    company_id: int
+    where: str  # event id or document number
+    why: str
+
+    def __str__(self) -> str:
+        return f"company {self.company_id}, {self.chain} chain, {self.where}: {self.why}"
+
+
+def audit_verify() -> list[Break]:
+    """Recompute every chain; return the first break of each broken chain."""
+    breaks: list[Break] = []
+    for company in Company.objects.order_by("pk"):
+        breaks += _verify_events(company)[:1]
+        breaks += _verify_documents(company)[:1]
+    return breaks
+
+
+def _verify_events(company: Company) -> list[Break]:
+    previous = ""
+    for event in AuditEvent.objects.filter(company=company).order_by("pk").iterator():
+        if event.previous_hash != previous:
+            return [Break("events", company.pk, f"event {event.pk}", "link to previous broken")]
+        if chain_hash(previous, _event_content(event)) != event.hash:
+            return [Break("events", company.pk, f"event {event.pk}", "content altered")]
+        previous = event.hash
+    head = ChainHead.objects.filter(company=company).first()
+    if head and head.last_event_hash != previous:
+        return [Break("events", company.pk, "head", "last event missing")]
+    return []
+
+
+def _verify_documents(company: Company) -> list[Break]:
+    previous = ""
+    issued = (
+        Invoice.objects.filter(company=company, status=InvoiceStatus.ISSUED)
+        .select_related("corrects")
+        .prefetch_related("lines")
+        .order_by("chain_index")
+    )
+    expected_index = 1
+    for doc in issued.iterator(chunk_size=500):
+        where = str(doc.number)
+        if doc.chain_index != expected_index:
+            return [Break("documents", company.pk, where, f"document {expected_index} missing")]
+        if doc.previous_hash != previous:
+            return [Break("documents", company.pk, where, "link to previous broken")]
+        if chain_hash(previous, document_content(doc)) != doc.content_hash:
+            return [Break("documents", company.pk, where, "content altered")]
+        previous = doc.content_hash
+        expected_index += 1
+    return []

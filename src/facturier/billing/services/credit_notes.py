@@ -1,0 +1,58 @@
+"""Credit notes: the only way to cancel or correct an issued invoice (LEGAL-FR CN-01/02)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import transaction
+
+from facturier.billing.models import DocType, Invoice, InvoiceStatus
+from facturier.billing.services.drafts import LineData, invoice_create
+from facturier.billing.services.errors import NotAllowed
+from facturier.billing.services.issuing import invoice_issue
+
+
+@transaction.atomic
+def credit_note_create(
+    invoice: Invoice,
+    *,
+    actor: str,
+    lines: Sequence[LineData] | None = None,
+    reason: str = "",
+    issue: bool = True,
+) -> Invoice:
+    """A credit note referencing `invoice`: all its lines (full) or the given ones (partial).
+
+    Issued at once unless `issue` is False; it settles the invoice by its total, and a full
+    credit cancels it.
+    """
+    if invoice.status != InvoiceStatus.ISSUED or invoice.doc_type != DocType.INVOICE:
+        raise NotAllowed("only an issued invoice can be credited", field="invoice")
+    if lines is None:
+        lines = [
+            LineData(
+                description=line.description,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                vat_code=line.vat_code,
+                unit_code=line.unit_code,
+                discount_percent=line.discount_percent,
+                discount_amount=line.discount_amount,
+                kind=line.kind,
+                period_start=line.period_start,
+                period_end=line.period_end,
+            )
+            for line in invoice.lines.order_by("position")
+        ]
+    note = invoice_create(
+        company=invoice.company,
+        customer=invoice.customer,
+        lines=lines,
+        doc_type=DocType.CREDIT_NOTE,
+        period_start=invoice.period_start,
+        period_end=invoice.period_end,
+        customer_po=invoice.customer_po,
+        notes=reason,
+        corrects=invoice,
+    )
+    return invoice_issue(note, actor=actor) if issue else note

@@ -1,0 +1,212 @@
+"""Draft invoices and credit notes: created, edited and deleted freely, never numbered."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from django.db import transaction
+
+from facturier.billing.models import (
+    Company,
+    Customer,
+    DocType,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Product,
+)
+from facturier.billing.models.company import VatRegime
+from facturier.billing.services.errors import InvalidInput, NotAllowed
+from facturier.core import totals as core_totals
+from facturier.core import vat
+from facturier.core.units import check_unit
+
+
+@dataclass(frozen=True)
+class LineData:
+    """One line as a caller gives it; missing values come from the product."""
+
+    description: str = ""
+    quantity: Decimal = Decimal(1)
+    unit_price: Decimal | None = None
+    vat_code: str | None = None
+    unit_code: str | None = None
+    discount_percent: Decimal = Decimal(0)
+    discount_amount: Decimal = Decimal(0)
+    kind: str | None = None
+    product: Product | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+
+
+def _decimal(value: object, field: str) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError) as exc:
+        raise InvalidInput(f"not a number: {value!r}", field=field) from exc
+
+
+def build_lines(company: Company, lines: Sequence[LineData]) -> list[InvoiceLine]:
+    """Unsaved InvoiceLine rows with their nets, or InvalidInput naming the line and field."""
+    built = []
+    for position, data in enumerate(lines, start=1):
+        where = f"lines[{position}]"
+        product = data.product
+        if product is not None and product.company_id != company.pk:
+            raise InvalidInput("product of another company", field=f"{where}.product")
+        description = data.description or (product.name if product else "")
+        if not description.strip():
+            raise InvalidInput("a line needs a description", field=f"{where}.description")
+        price = data.unit_price if data.unit_price is not None else (product and product.unit_price)
+        if price is None:
+            raise InvalidInput("a line needs a unit price", field=f"{where}.unit_price")
+        code = data.vat_code or (product.vat_code if product else "FR-20")
+        if company.vat_regime == VatRegime.FRANCHISE:
+            code = "FR-0-FRANCHISE"  # no VAT may be charged under franchise (VATM-01)
+        try:
+            rate = vat.vat_rate(code)
+            unit = check_unit(data.unit_code or (product.unit_code if product else "C62"))
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field=where) from exc
+        line_input = core_totals.LineInput(
+            quantity=_decimal(data.quantity, f"{where}.quantity"),
+            unit_price=_decimal(price, f"{where}.unit_price"),
+            vat_category=rate.category,
+            vat_rate=rate.rate,
+            discount_percent=_decimal(data.discount_percent, f"{where}.discount_percent"),
+            discount_amount=_decimal(data.discount_amount, f"{where}.discount_amount"),
+            exemption_reason=rate.exemption_reason_fr,
+        )
+        try:
+            core_totals.validate_line(line_input)
+            net = core_totals.line_net(line_input, company.currency).net
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field=where) from exc
+        built.append(
+            InvoiceLine(
+                position=position,
+                product=product,
+                description=description.strip(),
+                kind=data.kind or (product.kind if product else "services"),
+                quantity=line_input.quantity,
+                unit_code=unit,
+                unit_price=line_input.unit_price,
+                discount_percent=line_input.discount_percent,
+                discount_amount=line_input.discount_amount,
+                vat_code=rate.code,
+                vat_category=str(rate.category),
+                vat_rate=rate.rate,
+                exemption_reason=rate.exemption_reason_fr,
+                net_amount=net,
+                period_start=data.period_start,
+                period_end=data.period_end,
+            )
+        )
+    return built
+
+
+def line_inputs(lines: Sequence[InvoiceLine]) -> list[core_totals.LineInput]:
+    return [
+        core_totals.LineInput(
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            vat_category=vat.VatCategory(line.vat_category),
+            vat_rate=line.vat_rate,
+            discount_percent=line.discount_percent,
+            discount_amount=line.discount_amount,
+            exemption_reason=line.exemption_reason,
+        )
+        for line in lines
+    ]
+
+
+def _set_totals(invoice: Invoice, lines: Sequence[InvoiceLine]) -> None:
+    try:
+        result = core_totals.compute_totals(line_inputs(lines), invoice.currency)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="lines") from exc
+    invoice.total_net = result.net
+    invoice.total_vat = result.vat
+    invoice.total_gross = result.gross
+    invoice.vat_breakdown = [
+        {
+            "category": str(b.category),
+            "rate": str(b.rate),
+            "base": str(b.base),
+            "vat": str(b.vat),
+            "exemption_reason": b.exemption_reason,
+        }
+        for b in result.breakdown
+    ]
+
+
+@transaction.atomic
+def invoice_create(
+    *,
+    company: Company,
+    customer: Customer,
+    lines: Sequence[LineData],
+    doc_type: str = DocType.INVOICE,
+    period_start: date | None = None,
+    period_end: date | None = None,
+    customer_po: str = "",
+    notes: str = "",
+    payment_terms_days: int | None = None,
+    corrects: Invoice | None = None,
+) -> Invoice:
+    """A draft (no number, no issue date) with its lines and provisional totals."""
+    if customer.company_id != company.pk:
+        raise InvalidInput("customer of another company", field="customer")
+    if doc_type not in DocType.values:
+        raise InvalidInput(f"unknown document type '{doc_type}'", field="doc_type")
+    if period_start and period_end and period_end < period_start:
+        raise InvalidInput("the period ends before it starts", field="period_end")
+    if payment_terms_days is not None and not 0 <= payment_terms_days <= 60:
+        raise InvalidInput("payment terms must be 0 to 60 days (L441-10)", field="payment_terms")
+    built = build_lines(company, lines)
+    invoice = Invoice(
+        company=company,
+        customer=customer,
+        doc_type=doc_type,
+        currency=company.currency,
+        period_start=period_start,
+        period_end=period_end,
+        customer_po=customer_po,
+        notes=notes,
+        payment_terms_days=payment_terms_days,
+        corrects=corrects,
+    )
+    _set_totals(invoice, built)
+    invoice.save()
+    for line in built:
+        line.invoice = invoice
+    InvoiceLine.objects.bulk_create(built)
+    return invoice
+
+
+@transaction.atomic
+def invoice_update_draft(invoice: Invoice, *, lines: Sequence[LineData]) -> Invoice:
+    """Replace a draft's lines; refused once issued."""
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status != InvoiceStatus.DRAFT:
+        raise NotAllowed(f"{invoice.number} is issued and cannot be edited; issue a credit note.")
+    built = build_lines(invoice.company, lines)
+    invoice.lines.all().delete()
+    for line in built:
+        line.invoice = invoice
+    InvoiceLine.objects.bulk_create(built)
+    _set_totals(invoice, built)
+    invoice.save()
+    return invoice
+
+
+@transaction.atomic
+def invoice_delete_draft(invoice: Invoice) -> None:
+    """Delete a draft: it never had a number, so no gap appears (NUM-02)."""
+    invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    if invoice.status != InvoiceStatus.DRAFT:
+        raise NotAllowed(f"{invoice.number} is issued and cannot be deleted; issue a credit note.")
+    invoice.delete()

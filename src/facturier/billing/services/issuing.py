@@ -1,0 +1,211 @@
+"""Issue drafts: validate the mandatory mentions, then number, date, freeze and chain them.
+
+The number comes from the series counter locked (SELECT … FOR UPDATE) inside the issuing
+transaction: numbers are consecutive, and a rollback returns them all, so no gap appears
+(invariant 1). The issue date is read after the lock is held, so a higher number never has
+an earlier date (invariant 2). Several drafts can be issued under one lock: the billing run
+numbers a block of invoices per transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils.translation import gettext as _
+
+from facturier.billing import clock
+from facturier.billing.models import (
+    ChainHead,
+    DocType,
+    Invoice,
+    InvoiceStatus,
+    NumberingSeries,
+    SeriesCounter,
+)
+from facturier.billing.services.audit import audit_record, chain_head_lock
+from facturier.billing.services.errors import MissingMentions, NotAllowed
+from facturier.billing.services.settlement import settlement_refresh
+from facturier.billing.snapshots import buyer_snapshot, document_content, seller_snapshot
+from facturier.core import numbering
+from facturier.core.hashing import chain_hash
+from facturier.core.mentions import missing_mentions
+
+
+def mention_label(code: str) -> str:
+    """A user-facing name for a missing-mention code."""
+    labels = {
+        "seller.legal_name": _("the company's legal name"),
+        "seller.address_line1": _("the company's address"),
+        "seller.postcode": _("the company's postcode"),
+        "seller.city": _("the company's city"),
+        "seller.country": _("the company's country"),
+        "seller.siren": _("the company's SIREN"),
+        "seller.share_capital": _("the company's share capital"),
+        "seller.rcs_city": _("the company's RCS registry city"),
+        "seller.vat_number": _("the company's VAT number"),
+        "buyer.legal_name": _("the customer's name"),
+        "buyer.address_line1": _("the customer's address"),
+        "buyer.postcode": _("the customer's postcode"),
+        "buyer.city": _("the customer's city"),
+        "buyer.country": _("the customer's country"),
+        "buyer.siren": _("the customer's SIREN (business customer)"),
+        "buyer.vat_number": _("the customer's VAT number (EU business customer)"),
+        "lines": _("at least one line"),
+        "due_date": _("payment terms"),
+        "corrects": _("the invoice this credit note corrects"),
+    }
+    return str(labels.get(code, code))
+
+
+@dataclass
+class IssueResult:
+    issued: list[Invoice] = field(default_factory=list)
+    refused: dict[int, MissingMentions | NotAllowed] = field(default_factory=dict)
+
+
+def invoice_issue(invoice: Invoice, *, actor: str) -> Invoice:
+    """Issue one draft, or raise MissingMentions / NotAllowed with nothing changed.
+
+    Issuing an already issued document returns it unchanged (a retry is harmless).
+    """
+    result = invoices_issue([invoice.pk], actor=actor)
+    if invoice.pk in result.refused:
+        raise result.refused[invoice.pk]
+    invoice.refresh_from_db()
+    return invoice
+
+
+@transaction.atomic
+def invoices_issue(invoice_ids: Sequence[int], *, actor: str) -> IssueResult:
+    """Issue many drafts in one transaction; drafts that cannot be issued are reported in
+    `refused` and left as they were, without consuming a number."""
+    result = IssueResult()
+    drafts = list(
+        Invoice.objects.select_for_update(of=("self",))
+        .filter(pk__in=invoice_ids, status=InvoiceStatus.DRAFT)
+        .select_related("company", "customer", "corrects")
+        .order_by("pk")
+    )
+    ready: dict[tuple[int, str], list[Invoice]] = {}
+    for draft in drafts:
+        try:
+            _prepare(draft)
+        except (MissingMentions, NotAllowed) as exc:
+            result.refused[draft.pk] = exc
+            continue
+        ready.setdefault((draft.company_id, draft.doc_type), []).append(draft)
+    for (_company_id, doc_type), group in sorted(ready.items()):
+        result.issued += _number_group(group, doc_type=doc_type, actor=actor)
+    return result
+
+
+def _prepare(draft: Invoice) -> None:
+    """Freeze the parties and check what the law requires before any number is taken."""
+    draft.seller = seller_snapshot(draft.company)
+    draft.buyer = buyer_snapshot(draft.customer)
+    codes = missing_mentions(
+        draft.seller,
+        draft.buyer,
+        lines=draft.lines.count(),
+        doc_type=draft.doc_type,
+        corrects=draft.corrects.number if draft.corrects else None,
+        due_date_set=True,
+    )
+    if codes:
+        names = ", ".join(mention_label(c) for c in codes)
+        raise MissingMentions(_("Cannot issue: missing %(names)s.") % {"names": names}, codes=codes)
+    if draft.doc_type == DocType.CREDIT_NOTE:
+        _check_creditable(draft)
+
+
+def _check_creditable(note: Invoice) -> None:
+    if note.corrects_id is None:
+        raise NotAllowed(_("A credit note corrects an issued invoice."))
+    original = Invoice.objects.select_for_update().get(pk=note.corrects_id)
+    if not original.is_issued or original.doc_type != DocType.INVOICE:
+        raise NotAllowed(_("A credit note corrects an issued invoice."))
+    credited = Invoice.objects.filter(corrects=original, status=InvoiceStatus.ISSUED).aggregate(
+        total=Sum("total_gross")
+    )["total"] or Decimal(0)
+    if note.total_gross <= 0 or credited + note.total_gross > original.total_gross:
+        remaining = original.total_gross - credited
+        raise NotAllowed(
+            _("The credit note exceeds what remains to credit on %(n)s (%(r)s).")
+            % {"n": original.number, "r": remaining}
+        )
+
+
+def _number_group(group: list[Invoice], *, doc_type: str, actor: str) -> list[Invoice]:
+    company = group[0].company
+    series = NumberingSeries.objects.select_for_update().get(company=company, doc_type=doc_type)
+    # Read the date only now that the lock is ours: the previous holder has committed.
+    today = clock.company_today(company)
+    year = today.year if series.yearly_reset else 0
+    counter, _created = SeriesCounter.objects.get_or_create(series=series, year=year)
+    if counter.last_issue_date and counter.last_issue_date > today:
+        raise NotAllowed(
+            _("The series was last used on %(d)s, after today: is the clock wrong?")
+            % {"d": counter.last_issue_date}
+        )
+    head = chain_head_lock(company)
+    issued_at = clock.now()
+    for draft in group:
+        counter.last_value += 1
+        _freeze(draft, series, year, counter.last_value, today, issued_at, actor, head)
+    counter.last_issue_date = today
+    counter.save(update_fields=["last_value", "last_issue_date"])
+    head.save(update_fields=["last_document_hash", "documents"])
+    for draft in group:
+        if draft.corrects_id:
+            settlement_refresh(draft.corrects_id)
+    return group
+
+
+def _freeze(
+    draft: Invoice,
+    series: NumberingSeries,
+    year: int,
+    seq: int,
+    today: date,
+    issued_at: datetime,
+    actor: str,
+    head: ChainHead,
+) -> None:
+    draft.status = InvoiceStatus.ISSUED
+    draft.series = series
+    draft.sequence = seq
+    draft.series_year = year
+    draft.number = numbering.format_number(series.pattern, seq=seq, issue_date=today)
+    draft.issue_date = today
+    terms = draft.payment_terms_days
+    if terms is None:
+        terms = draft.customer.payment_terms_days
+    if terms is None:
+        terms = draft.company.payment_terms_days
+    is_credit = draft.doc_type == DocType.CREDIT_NOTE
+    draft.payment_terms_days = 0 if is_credit else terms
+    draft.due_date = today + timedelta(days=draft.payment_terms_days)
+    draft.issued_at = issued_at
+    draft.issued_by = actor
+    head.documents += 1
+    draft.chain_index = head.documents
+    draft.previous_hash = head.last_document_hash
+    draft.content_hash = chain_hash(head.last_document_hash, document_content(draft))
+    head.last_document_hash = draft.content_hash
+    # Still a draft in the database: this save is the draft → issued transition (the row
+    # was locked above, so Invoice.save()'s extra status read is skipped).
+    super(Invoice, draft).save()
+    audit_record(
+        company=draft.company,
+        actor=actor,
+        action="credit_note.issued" if is_credit else "invoice.issued",
+        object_type="invoice",
+        object_id=draft.pk,
+        data={"number": draft.number, "total": draft.total_gross, "hash": draft.content_hash},
+        head=head,
+    )

@@ -1,0 +1,140 @@
+"""Create and change companies, customers and products; every write validated first."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+
+from facturier.billing.models import ChainHead, Company, Customer, NumberingSeries, Product
+from facturier.billing.services.audit import audit_record
+from facturier.billing.services.errors import InvalidInput, from_validation_error
+from facturier.core import identifiers, numbering
+
+M = TypeVar("M", bound=models.Model)
+
+DEFAULT_PATTERNS = {"invoice": "F{YYYY}-{SEQ:05}", "credit_note": "AV{YYYY}-{SEQ:05}"}
+
+# Normalisers applied before validation, so "732 829 320" is stored as "732829320".
+_CLEANERS: dict[str, Callable[[str], str]] = {
+    "siren": identifiers.clean_siren,
+    "siret": identifiers.clean_siret,
+    "vat_number": identifiers.clean_eu_vat,
+    "iban": identifiers.clean_iban,
+    "bic": identifiers.clean_bic,
+    "sepa_creditor_id": identifiers.clean_creditor_id,
+}
+
+
+def _normalise(fields: dict[str, Any]) -> dict[str, Any]:
+    out = dict(fields)
+    for name, clean in _CLEANERS.items():
+        value = out.get(name)
+        if value:
+            try:
+                out[name] = clean(str(value))
+            except ValueError as exc:
+                raise InvalidInput(str(exc), field=name) from exc
+    if "billing_emails" in out:
+        emails = out["billing_emails"]
+        if isinstance(emails, str):
+            emails = emails.replace(";", ",").replace("\n", ",").split(",")
+        out["billing_emails"] = [e.strip() for e in emails if e and e.strip()]
+    return out
+
+
+def _validated_save(obj: M, *, exclude: list[str] | None = None) -> M:
+    try:
+        obj.full_clean(exclude=exclude)
+    except ValidationError as exc:
+        raise from_validation_error(exc) from exc
+    obj.save()
+    return obj
+
+
+def _apply(obj: M, fields: dict[str, Any]) -> None:
+    known = {f.name for f in obj._meta.get_fields()}
+    for name, value in fields.items():
+        if name not in known:
+            raise InvalidInput(f"unknown field '{name}'", field=name)
+        setattr(obj, name, value)
+
+
+@transaction.atomic
+def company_create(*, actor: str = "system", **fields: Any) -> Company:
+    """A new issuer with its numbering series and its audit chain."""
+    company = Company()
+    _apply(company, _normalise(fields))
+    _validated_save(company)
+    ChainHead.objects.create(company=company)
+    for doc_type, pattern in DEFAULT_PATTERNS.items():
+        NumberingSeries.objects.create(
+            company=company, doc_type=doc_type, pattern=pattern, yearly_reset=True
+        )
+    audit_record(
+        company=company,
+        actor=actor,
+        action="company.created",
+        object_type="company",
+        object_id=company.pk,
+        data={"legal_name": company.legal_name, "siren": company.siren},
+    )
+    return company
+
+
+@transaction.atomic
+def company_update(company: Company, *, actor: str, **fields: Any) -> Company:
+    _apply(company, _normalise(fields))
+    _validated_save(company)
+    audit_record(
+        company=company,
+        actor=actor,
+        action="company.updated",
+        object_type="company",
+        object_id=company.pk,
+        data={"fields": sorted(fields)},
+    )
+    return company
+
+
+def customer_create(*, company: Company, **fields: Any) -> Customer:
+    customer = Customer(company=company)
+    if not fields.get("code"):
+        fields["code"] = _next_customer_code(company)
+    _apply(customer, _normalise(fields))
+    return _validated_save(customer)
+
+
+def customer_update(customer: Customer, **fields: Any) -> Customer:
+    _apply(customer, _normalise(fields))
+    return _validated_save(customer)
+
+
+def _next_customer_code(company: Company) -> str:
+    # Accounting auxiliary codes C00001, C00002…; a human may choose another code.
+    return f"C{Customer.objects.filter(company=company).count() + 1:05d}"
+
+
+def product_create(*, company: Company, **fields: Any) -> Product:
+    product = Product(company=company)
+    _apply(product, fields)
+    return _validated_save(product)
+
+
+@transaction.atomic
+def series_update(series: NumberingSeries, *, pattern: str, yearly_reset: bool) -> None:
+    """Change a series' pattern, refused once a number was issued in it (NUM-03)."""
+    series = NumberingSeries.objects.select_for_update().get(pk=series.pk)
+    if series.counters.filter(last_value__gt=0).exists():
+        raise InvalidInput("numbers were already issued in this series", field="pattern")
+    try:
+        numbering.validate_pattern(pattern)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="pattern") from exc
+    if yearly_reset and not numbering.has_year_token(pattern):
+        raise InvalidInput("a yearly counter needs {YYYY} or {YY} in the pattern", field="pattern")
+    series.pattern = pattern
+    series.yearly_reset = yearly_reset
+    series.save()

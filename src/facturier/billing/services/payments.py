@@ -1,0 +1,169 @@
+"""Record payments and allocate them to invoices (DOMAIN invariant 8: money is never lost)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+
+from facturier.billing.models import (
+    Customer,
+    DocType,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentAllocation,
+    PaymentMethod,
+    Settlement,
+)
+from facturier.billing.services.audit import audit_record
+from facturier.billing.services.errors import InvalidInput, NotAllowed
+from facturier.billing.services.settlement import settlement_refresh
+from facturier.core.money import round_money
+
+
+def _check_amount(amount: Decimal, field: str) -> Decimal:
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        raise InvalidInput("not an amount", field=field)
+    if amount <= 0:
+        raise InvalidInput("must be more than zero", field=field)
+    if round_money(amount) != amount:
+        raise InvalidInput("at most two decimals", field=field)
+    return amount
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    customer: Customer,
+    amount: Decimal,
+    received_on: date,
+    method: str,
+    reference: str = "",
+    allocations: Sequence[tuple[Invoice, Decimal]] | None = None,
+    actor: str,
+) -> Payment:
+    """Record a payment and settle invoices with it.
+
+    With `allocations` the payment settles exactly those invoices by those amounts; without,
+    it settles the customer's open invoices oldest due date first. What is left stays on the
+    customer's account as credit (`customer_credit`).
+    """
+    _check_amount(amount, "amount")
+    if method not in PaymentMethod.values:
+        raise InvalidInput(f"unknown method '{method}'", field="method")
+    payment = Payment(
+        company=customer.company,
+        customer=customer,
+        received_on=received_on,
+        amount=amount,
+        currency=customer.company.currency,
+        method=method,
+        reference=reference.strip(),
+        recorded_by=actor,
+    )
+    plan = (
+        _explicit(customer, amount, allocations)
+        if allocations is not None
+        else _oldest_first(customer, amount)
+    )
+    payment.save()
+    _allocate(payment, plan)
+    audit_record(
+        company=customer.company,
+        actor=actor,
+        action="payment.recorded",
+        object_type="payment",
+        object_id=payment.pk,
+        data={
+            "amount": amount,
+            "method": method,
+            "reference": payment.reference,
+            "allocations": {inv.number: amt for inv, amt in plan},
+        },
+    )
+    return payment
+
+
+@transaction.atomic
+def payment_allocate(payment: Payment, invoice: Invoice, amount: Decimal, *, actor: str) -> None:
+    """Use a payment's unallocated rest (customer credit) to settle an invoice."""
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    plan = _explicit(payment.customer, payment_unallocated(payment), [(invoice, amount)])
+    _allocate(payment, plan)
+    audit_record(
+        company=payment.company,
+        actor=actor,
+        action="payment.allocated",
+        object_type="payment",
+        object_id=payment.pk,
+        data={"invoice": plan[0][0].number, "amount": amount},
+    )
+
+
+def _lock_open(customer: Customer, ids: Sequence[int] | None = None) -> list[Invoice]:
+    qs = Invoice.objects.select_for_update().filter(customer=customer)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return list(qs.order_by("pk"))
+
+
+def _explicit(
+    customer: Customer, available: Decimal, allocations: Sequence[tuple[Invoice, Decimal]]
+) -> list[tuple[Invoice, Decimal]]:
+    locked = {inv.pk: inv for inv in _lock_open(customer, [inv.pk for inv, _ in allocations])}
+    plan, total = [], Decimal(0)
+    for i, (given, amount) in enumerate(allocations, start=1):
+        field = f"allocations[{i}]"
+        _check_amount(amount, field)
+        invoice = locked.get(given.pk)
+        if invoice is None:
+            raise InvalidInput("invoice of another customer", field=field)
+        if invoice.status != InvoiceStatus.ISSUED or invoice.doc_type != DocType.INVOICE:
+            raise NotAllowed("only issued invoices can be paid", field=field)
+        if amount > invoice.balance:
+            raise NotAllowed(
+                f"{amount} is more than {invoice.number}'s balance ({invoice.balance})", field=field
+            )
+        plan.append((invoice, amount))
+        total += amount
+    if total > available:
+        raise InvalidInput(f"allocations ({total}) exceed the amount ({available})", field="amount")
+    return plan
+
+
+def _oldest_first(customer: Customer, amount: Decimal) -> list[tuple[Invoice, Decimal]]:
+    open_invoices = [
+        inv
+        for inv in _lock_open(customer)
+        if inv.status == InvoiceStatus.ISSUED
+        and inv.doc_type == DocType.INVOICE
+        and inv.settlement in (Settlement.OPEN, Settlement.PARTIAL)
+    ]
+    open_invoices.sort(key=lambda inv: (inv.due_date, inv.sequence or 0))
+    plan, left = [], amount
+    for invoice in open_invoices:
+        if left <= 0:
+            break
+        share = min(left, invoice.balance)
+        if share > 0:
+            plan.append((invoice, share))
+            left -= share
+    return plan
+
+
+def _allocate(payment: Payment, plan: Sequence[tuple[Invoice, Decimal]]) -> None:
+    PaymentAllocation.objects.bulk_create(
+        PaymentAllocation(payment=payment, invoice=invoice, amount=amount)
+        for invoice, amount in plan
+    )
+    for invoice, _amount in plan:
+        settlement_refresh(invoice.pk)
+
+
+def payment_unallocated(payment: Payment) -> Decimal:
+    used = payment.allocations.aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    return payment.amount - used

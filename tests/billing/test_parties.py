@@ -1,0 +1,95 @@
+"""Companies, customers, users: validated input, clear refusals, nothing half-saved."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import User
+
+from facturier.billing.models import Company, Customer
+from facturier.billing.services import (
+    InvalidInput,
+    company_create,
+    customer_create,
+    roles_sync,
+    user_create,
+)
+from tests.conftest import COMPANY_FIELDS
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [("siren", "732829321", "SIREN"),
+     ("vat_number", "FR00732829320", "VAT"),
+     ("iban", "FR7630006000011234567890180", "IBAN"),
+     ("sepa_creditor_id", "FR12ZZZ123456", "(?i)creditor")],
+)  # fmt: skip
+def test_company_identifiers_validated(db, field, value, message):
+    with pytest.raises(InvalidInput, match=message) as err:
+        company_create(**{**COMPANY_FIELDS, field: value})
+    assert err.value.field == field
+    assert not Company.objects.exists()
+
+
+def test_company_identifiers_normalised(db):
+    spaced = {"siren": "732 829 320", "iban": "fr76 3000 6000 0112 3456 7890 189"}
+    company = company_create(**{**COMPANY_FIELDS, **spaced})
+    assert company.siren == "732829320"
+    assert company.iban == "FR7630006000011234567890189"
+
+
+def test_company_needs_capital_for_its_form(db):
+    with pytest.raises(InvalidInput, match="capital"):
+        company_create(**{**COMPANY_FIELDS, "share_capital": None})
+
+
+def test_company_vat_number_required_unless_franchise(db):
+    with pytest.raises(InvalidInput, match="VAT"):
+        company_create(**{**COMPANY_FIELDS, "vat_number": ""})
+    company = company_create(**{**COMPANY_FIELDS, "vat_number": "", "vat_regime": "franchise"})
+    assert company.series.count() == 2
+
+
+def test_customer_validation(company):
+    base = {
+        "kind": "business", "legal_name": "X", "address_line1": "1 rue", "postcode": "75001",
+        "city": "Paris", "billing_emails": ["a@example.com"],
+    }  # fmt: skip
+    with pytest.raises(InvalidInput, match="SIREN"):
+        customer_create(company=company, **base)
+    with pytest.raises(InvalidInput, match="SIRET"):
+        customer_create(company=company, **base, siren="443061841", siret="51234567900011")
+    with pytest.raises(InvalidInput) as err:
+        bad = {**base, "billing_emails": "not-an-email"}
+        customer_create(company=company, **bad, siren="443061841")
+    assert err.value.field == "billing_emails"
+    assert not Customer.objects.exists()
+    customer = customer_create(
+        company=company, **{**base, "billing_emails": "a@example.com; b@example.com"},
+        siren="443061841",
+    )  # fmt: skip
+    assert customer.billing_emails == ["a@example.com", "b@example.com"]
+    assert customer.code == "C00001"
+
+
+def test_roles_and_permissions(company):
+    roles_sync()
+    owner = user_create(company=company, username="o", password="pw-123456", role="owner")
+    sales = user_create(company=company, username="s", password="pw-123456", role="sales")
+    reader = user_create(company=company, username="r", password="pw-123456", role="readonly")
+    accountant = user_create(company=company, username="a", password="pw-123456", role="accountant")
+    assert owner.has_perm("billing.delete_customer")
+    assert sales.has_perm("billing.add_customer") and not sales.has_perm("billing.add_payment")
+    assert accountant.has_perm("billing.add_payment")
+    assert reader.has_perm("billing.view_invoice") and not reader.has_perm("billing.add_invoice")
+    with pytest.raises(InvalidInput, match="role"):
+        user_create(company=company, username="x", password="pw", role="boss")
+    assert not User.objects.filter(username="x").exists()
+
+
+def test_share_capital_printed_as_text(company, make_draft):
+    from facturier.billing.services import invoice_issue
+
+    inv = invoice_issue(make_draft(), actor="t")
+    assert Decimal(inv.seller["share_capital"]) == Decimal("10000.00")
