@@ -1,0 +1,5 @@
+"""The `facturier` command line."""
+
+from facturier.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,134 @@
+"""`facturier invoices …`: list and show documents, issue drafts, credit invoices."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from facturier.cli.main import cli, friendly_errors
+from facturier.cli.params import actor, company_option, resolve_company
+from facturier.core.money import format_amount, format_date
+
+
+@cli.group()
+def invoices() -> None:
+    """Invoices and credit notes."""
+
+
+def _row(inv: Any) -> dict[str, Any]:
+    return {
+        "id": inv.pk,
+        "number": inv.number,
+        "type": inv.doc_type,
+        "status": inv.status,
+        "customer": inv.customer.legal_name,
+        "customer_code": inv.customer.code,
+        "issue_date": inv.issue_date.isoformat() if inv.issue_date else None,
+        "due_date": inv.due_date.isoformat() if inv.due_date else None,
+        "currency": inv.currency,
+        "total_net": str(inv.total_net),
+        "total_vat": str(inv.total_vat),
+        "total_gross": str(inv.total_gross),
+        "balance": str(inv.balance) if inv.is_issued else None,
+        "settlement": inv.settlement if inv.is_issued else None,
+    }
+
+
+@invoices.command("list")
+@company_option
+@click.option("--status", type=click.Choice(["draft", "issued"]), help="Only this status.")
+@click.option(
+    "--type", "doc_type", type=click.Choice(["invoice", "credit_note"]), help="Only this type."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts as strings).")
+@friendly_errors
+def list_(company_ref: str | None, status: str | None, doc_type: str | None, as_json: bool) -> None:
+    """List documents: number, type, status, customer, issue date, totals, balance."""
+    from facturier.billing.selectors import invoices_list
+
+    company = resolve_company(company_ref)
+    rows = [_row(inv) for inv in invoices_list(company=company, status=status, doc_type=doc_type)]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("No documents.")
+        return
+    header = f"{'Number':<16} {'Type':<11} {'Status':<7} {'Customer':<28} {'Issued':<10}"
+    click.echo(f"{header} {'Excl. VAT':>14} {'VAT':>12} {'Total':>14} {'Balance':>14}")
+    for r in rows:
+        click.echo(_line(r))
+
+
+def _line(r: dict[str, Any]) -> str:
+    from datetime import date
+    from decimal import Decimal
+
+    def money(v: str | None) -> str:
+        return format_amount(Decimal(v), r["currency"]) if v is not None else ""
+
+    issued = format_date(date.fromisoformat(r["issue_date"])) if r["issue_date"] else ""
+    label = r["number"] or f"(draft {r['id']})"
+    return (
+        f"{label:<16} {r['type']:<11} {r['status']:<7} {r['customer'][:28]:<28} {issued:<10} "
+        f"{money(r['total_net']):>14} {money(r['total_vat']):>12} {money(r['total_gross']):>14} "
+        f"{money(r['balance']):>14}"
+    )
+
+
+@invoices.command("show")
+@click.argument("number")
+@company_option
+@friendly_errors
+def show(number: str, company_ref: str | None) -> None:
+    """Show one document with its lines and VAT breakdown."""
+    from facturier.billing.selectors import invoice_by_number
+
+    company = resolve_company(company_ref)
+    inv = invoice_by_number(number, company=company)
+    if inv is None:
+        raise click.ClickException(f"no document numbered '{number}'")
+    r = _row(inv)
+    click.echo(_line(r))
+    for line in inv.lines.order_by("position"):
+        total = format_amount(line.net_amount, inv.currency)
+        click.echo(f"  {line.quantity.normalize():>8} × {line.description[:50]:<50} {total:>14}")
+    for b in inv.vat_breakdown:
+        click.echo(f"  VAT {b['category']} {b['rate']} % on {b['base']}: {b['vat']}")
+
+
+@invoices.command("issue")
+@click.argument("draft_id", type=int)
+@company_option
+@friendly_errors
+def issue(draft_id: int, company_ref: str | None) -> None:
+    """Issue a draft: number it, date it today, freeze it."""
+    from facturier.billing.services import invoice_issue
+
+    company = resolve_company(company_ref)
+    draft = company.invoices.filter(pk=draft_id).first()
+    if draft is None:
+        raise click.ClickException(f"no draft with id {draft_id}")
+    inv = invoice_issue(draft, actor=actor())
+    assert inv.issue_date is not None  # set by issuing
+    click.echo(f"Issued {inv.number} on {format_date(inv.issue_date)}.")
+
+
+@invoices.command("credit")
+@click.argument("number")
+@click.option("--reason", default="", help="Why the invoice is credited (printed).")
+@company_option
+@friendly_errors
+def credit(number: str, reason: str, company_ref: str | None) -> None:
+    """Cancel an issued invoice with a full credit note."""
+    from facturier.billing.selectors import invoice_by_number
+    from facturier.billing.services import credit_note_create
+
+    company = resolve_company(company_ref)
+    inv = invoice_by_number(number, company=company)
+    if inv is None:
+        raise click.ClickException(f"no document numbered '{number}'")
+    note = credit_note_create(inv, actor=actor(), reason=reason)
+    click.echo(f"Issued credit note {note.number} for {format_amount(note.total_gross)}.")

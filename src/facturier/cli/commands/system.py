@@ -1,0 +1,48 @@
+"""`facturier manage | serve | demo`: running the application."""
+
+from __future__ import annotations
+
+import click
+
+from facturier.cli.main import cli, friendly_errors
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def manage(args: tuple[str, ...]) -> None:
+    """Run a Django management command (migrate, createsuperuser, shell, …)."""
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["facturier manage", *args])
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="Web processes.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the web application with gunicorn."""
+    from facturier.cli.server import run_gunicorn
+
+    click.echo(f"Facturier on http://{host}:{port}/  (Ctrl+C to stop)")
+    run_gunicorn(host=host, port=port, workers=workers)
+
+
+@cli.group()
+def demo() -> None:
+    """Demonstration data."""
+
+
+@demo.command("load")
+@click.option("--force", is_flag=True, help="Load even when the database has a company.")
+@friendly_errors
+def load(force: bool) -> None:
+    """Create a demo company with customers, products and invoices (if the database is empty)."""
+    from facturier.billing.demo import DEMO_PASSWORD, DEMO_USER, demo_load
+
+    created = demo_load(force=force)
+    if created:
+        click.echo(f"Demo company loaded: {created}.")
+    else:
+        click.echo("A company exists already: demo data not loaded (use --force to add it).")
+    click.echo(f"Sign in at http://127.0.0.1:8000/admin/ as {DEMO_USER} / {DEMO_PASSWORD}")

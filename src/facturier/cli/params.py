@@ -1,0 +1,80 @@
+"""Argument types and lookups shared by the commands."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import click
+
+from facturier.core.money import parse_amount, parse_date
+
+
+class AmountType(click.ParamType):  # type: ignore[type-arg]
+    name = "amount"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Decimal:
+        if isinstance(value, Decimal):
+            return value
+        try:
+            return parse_amount(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class DateType(click.ParamType):  # type: ignore[type-arg]
+    name = "date"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return parse_date(str(value))
+        except ValueError as exc:
+            self.fail(f"{exc} (use 28/11/2026 or 2026-11-28)", param, ctx)
+
+
+AMOUNT = AmountType()
+DATE = DateType()
+
+company_option = click.option(
+    "--company",
+    "company_ref",
+    metavar="SIREN|ID",
+    help="The issuing company (needed only when there are several).",
+)
+
+
+def resolve_company(ref: str | None) -> Any:
+    from facturier.billing.models import Company
+
+    companies = Company.objects.all()
+    if ref:
+        company = companies.filter(siren=ref).first() or (
+            companies.filter(pk=int(ref)).first() if ref.isdigit() else None
+        )
+        if company is None:
+            raise click.ClickException(f"no company with SIREN or id '{ref}'")
+        return company
+    count = companies.count()
+    if count == 1:
+        return companies.get()
+    if count == 0:
+        raise click.ClickException("no company yet: run `facturier demo load` or create one")
+    raise click.ClickException("several companies: choose one with --company SIREN")
+
+
+def resolve_customer(company: Any, ref: str) -> Any:
+    customer = (
+        company.customers.filter(code=ref).first() or company.customers.filter(siren=ref).first()
+    )
+    if customer is None:
+        raise click.ClickException(f"no customer with code or SIREN '{ref}'")
+    return customer
+
+
+def actor() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"

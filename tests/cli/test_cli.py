@@ -1,0 +1,105 @@
+"""The command line: help everywhere, JSON listing, payments, clear errors with exit 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+
+import pytest
+from click.testing import CliRunner
+
+from facturier.billing.models import Payment
+from facturier.billing.services import invoice_issue
+from facturier.cli import commands  # noqa: F401  (registers the commands)
+from facturier.cli.main import cli
+
+COMMANDS = [
+    [], ["invoices"], ["invoices", "list"], ["invoices", "show"], ["invoices", "issue"],
+    ["invoices", "credit"], ["payments"], ["payments", "record"], ["payments", "list"],
+    ["audit"], ["audit", "verify"], ["demo"], ["demo", "load"], ["serve"],
+]  # fmt: skip
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+def test_every_command_has_help(db, path):
+    result = run(*path, "--help")
+    assert result.exit_code == 0
+    assert "Usage:" in result.output
+
+
+def test_console_script_help():
+    exe = os.path.join(os.path.dirname(sys.executable), "facturier")
+    out = subprocess.run([exe, "--help"], capture_output=True, text=True, check=True).stdout
+    for name in ("invoices", "payments", "audit", "demo", "serve", "manage"):
+        assert name in out
+
+
+def test_list_json_and_table(make_draft):
+    inv = invoice_issue(make_draft(), actor="t")
+    make_draft()
+    rows = json.loads(run("invoices", "list", "--json").output)
+    assert rows[0]["number"] == inv.number
+    assert rows[0]["total_gross"] == "120.00"
+    assert rows[0]["balance"] == "120.00"
+    assert rows[1]["status"] == "draft" and rows[1]["number"] is None
+    table = run("invoices", "list").output
+    assert "120,00\xa0€" in table
+    assert inv.number in table
+
+
+def test_payment_record(make_draft, customer):
+    inv = invoice_issue(make_draft(), actor="t")
+    result = run(
+        "payments", "record", "--customer", customer.code, "--amount", "150,00",
+        "--date", "28/11/2026", "--invoice", f"{inv.number}=100", "--reference", "VIR 1",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Customer credit: 50,00" in result.output
+    inv.refresh_from_db()
+    assert inv.balance == Decimal("20.00")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--amount", "abc"], "not an amount"), (["--amount", "10", "--date", "31/02/2026"], "date"),
+     (["--amount", "10", "--invoice", "F-NOPE"], "no invoice"),
+     (["--amount", "-10"], "more than zero"),
+     (["--amount", "10", "--method", "bitcoin"], "bitcoin")],
+)  # fmt: skip
+def test_payment_refusals_exit_2_and_change_nothing(customer, args, message):
+    result = run("payments", "record", "--customer", customer.code, *args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not Payment.objects.exists()
+
+
+def test_unknown_customer(company):
+    result = run("payments", "record", "--customer", "NOPE", "--amount", "1")
+    assert result.exit_code == 2
+    assert "no customer" in result.output
+
+
+def test_issue_refusal_names_the_mention(make_draft, customer):
+    type(customer).objects.filter(pk=customer.pk).update(siren="")
+    draft = make_draft()
+    result = run("invoices", "issue", str(draft.pk))
+    assert result.exit_code == 2
+    assert "SIREN" in result.output
+
+
+def test_demo_load_is_idempotent(db):
+    first = run("demo", "load")
+    assert "Demo company loaded" in first.output
+    second = run("demo", "load")
+    assert "not loaded" in second.output
+    listing = json.loads(run("invoices", "list", "--json").output)
+    assert sum(r["status"] == "issued" for r in listing) == 4
+    assert run("audit", "verify").exit_code == 0
