@@ -32,6 +32,7 @@ install-dev: $(VENV)/.dev  ## ... plus what tests and linters need
 setup: install  ## install, migrate the embedded database, load the demo company if empty, run billing
 	$(BIN)/facturier manage migrate --no-input
 	$(BIN)/facturier demo load
+	$(BIN)/facturier billing run --quiet
 	$(BIN)/facturier manage collectstatic --no-input --verbosity 0
 
 run: setup  ## setup, then serve http://$(HOST):$(PORT) with a worker

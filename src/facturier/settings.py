@@ -137,6 +137,22 @@ STORAGES = {
 
 LOGIN_URL = "/admin/login/"
 
+# Mail: SMTP when FACTURIER_SMTP_HOST is set; otherwise a local mailbox (one .log file per
+# message batch in <data dir>/mailbox) that nothing leaves.
+DEFAULT_FROM_EMAIL = os.environ.get("FACTURIER_MAIL_FROM", "facturier@localhost")
+if os.environ.get("FACTURIER_SMTP_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["FACTURIER_SMTP_HOST"]
+    EMAIL_PORT = int(os.environ.get("FACTURIER_SMTP_PORT", "587"))
+    EMAIL_HOST_USER = os.environ.get("FACTURIER_SMTP_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("FACTURIER_SMTP_PASSWORD", "")
+    EMAIL_USE_TLS = _env_bool("FACTURIER_SMTP_STARTTLS", True)
+    EMAIL_USE_SSL = _env_bool("FACTURIER_SMTP_SSL", False)
+    EMAIL_TIMEOUT = 30
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(DATA_DIR / "mailbox")
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 
@@ -18,6 +20,12 @@ from facturier.billing.services import (
     product_create,
     user_create,
 )
+from facturier.billing.services.subscriptions import (
+    SubscriptionLineData,
+    subscription_create,
+    usage_record,
+)
+from facturier.core.recurrence import add_months
 
 DEMO_USER = "admin"
 DEMO_PASSWORD = "facturier"
@@ -47,7 +55,10 @@ def demo_load(*, force: bool = False) -> str | None:
         email="factures@atelier-numerique.example",
         accounting_email="compta@atelier-numerique.example",
     )
-    owner = user_create(company=company, username=DEMO_USER, password=DEMO_PASSWORD, role="owner")
+    user_create(
+        company=company, username=DEMO_USER, password=DEMO_PASSWORD, role="owner",
+        email="direction@atelier-numerique.example",
+    )  # fmt: skip
     sales = user_create(
         company=company, username="claire", password=DEMO_PASSWORD, role="sales",
         email="claire@atelier-numerique.example",
@@ -127,5 +138,57 @@ def demo_load(*, force: bool = False) -> str | None:
         customer=cabinet, amount=Decimal("500.00"), received_on=today, method="cheque",
         reference="CHQ 0001234", allocations=[(second, Decimal("500.00"))], actor=ACTOR,
     )  # fmt: skip
-    del owner  # the demo login, printed by `facturier demo load`
+    _demo_subscriptions(today, hosting, support, boulangerie, cabinet, berlin, dupont, sales)
     return company.legal_name
+
+
+def _demo_subscriptions(
+    today: date, hosting: Any, support: Any, boulangerie: Any, cabinet: Any, berlin: Any,
+    dupont: Any, sales: Any,
+) -> None:  # fmt: skip
+    """Several frequencies and timings: some due today, some with missed periods to catch
+    up, one waiting for review, one metered, one not yet due (seen in the forecast)."""
+    first_of_month = today.replace(day=1)
+    subscription_create(
+        customer=boulangerie, name="Hébergement Pro", actor=ACTOR,
+        lines=[SubscriptionLineData(product=hosting)], frequency_unit="month",
+        anchor=add_months(first_of_month, -2), sales_rep=sales,
+    )  # fmt: skip
+    subscription_create(
+        customer=cabinet, name="Contrat de maintenance", actor=ACTOR,
+        lines=[SubscriptionLineData(product=support, quantity=Decimal(6))],
+        frequency_unit="month", interval=3, anchor=today, payment_terms_days=45,
+    )  # fmt: skip
+    api = subscription_create(
+        customer=berlin, name="API usage", actor=ACTOR, timing="arrears",
+        lines=[
+            SubscriptionLineData(description="Platform fee", unit_price=Decimal("99.00"),
+                                 vat_code="FR-0-AE"),
+            SubscriptionLineData(description="API calls (per 1,000)", quantity=Decimal(0),
+                                 unit_price=Decimal("0.40"), vat_code="FR-0-AE", mode="metered"),
+        ],
+        frequency_unit="month", anchor=add_months(first_of_month, -2),
+    )  # fmt: skip
+    metered = api.lines.get(mode="metered")
+    for months_back, calls in ((2, 1840), (1, 2210)):
+        usage_record(
+            metered, occurred_on=add_months(first_of_month, -months_back) + timedelta(days=10),
+            quantity=Decimal(calls), idempotency_key=f"demo-{months_back}",
+        )  # fmt: skip
+    subscription_create(
+        customer=cabinet, name="Nettoyage des locaux", actor=ACTOR, review_before_issue=True,
+        lines=[SubscriptionLineData(description="Nettoyage", unit_price=Decimal("180.00"))],
+        frequency_unit="semi_monthly", anchor=first_of_month,
+    )  # fmt: skip
+    subscription_create(
+        customer=dupont, name="Abonnement annuel", actor=ACTOR,
+        lines=[SubscriptionLineData(product=hosting, quantity=Decimal(12),
+                                    discount_percent=Decimal(15))],
+        frequency_unit="year", anchor=add_months(first_of_month, 1), end_kind="count",
+        end_count=3,
+    )  # fmt: skip
+    subscription_create(
+        customer=boulangerie, name="Livraison hebdomadaire", actor=ACTOR,
+        lines=[SubscriptionLineData(description="Forfait livraison", unit_price=Decimal(25))],
+        frequency_unit="week", anchor=today - timedelta(days=15),
+    )  # fmt: skip

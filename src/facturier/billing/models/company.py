@@ -93,6 +93,11 @@ class Company(models.Model):
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     accounting_email = models.EmailField(_("accounting email (BCC)"), blank=True)
     logo = models.FileField(_("logo"), upload_to="logos/", blank=True)
+    # The worker bills due subscriptions from this local hour on (a run catches up anything
+    # missed, whatever the hour).
+    billing_hour = models.PositiveSmallIntegerField(
+        _("billing hour"), default=6, validators=[MaxValueValidator(23)]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -75,6 +75,14 @@ class Invoice(models.Model):
         related_name="credit_notes",
         verbose_name=_("corrected invoice"),
     )
+    # The recurring profile that produced this invoice, if any.
+    subscription = models.ForeignKey(
+        "billing.Subscription",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="invoices",
+    )
     # Party identities as they were at issue: later edits of the company or customer
     # never change an issued document.
     seller = models.JSONField(null=True, blank=True)

@@ -17,6 +17,7 @@ from facturier.billing.models import (
     InvoiceLine,
     InvoiceStatus,
     Product,
+    Subscription,
 )
 from facturier.billing.models.company import VatRegime
 from facturier.billing.services.errors import InvalidInput, NotAllowed
@@ -60,7 +61,11 @@ def build_lines(company: Company, lines: Sequence[LineData]) -> list[InvoiceLine
         description = data.description or (product.name if product else "")
         if not description.strip():
             raise InvalidInput("a line needs a description", field=f"{where}.description")
-        price = data.unit_price if data.unit_price is not None else (product and product.unit_price)
+        price = (
+            data.unit_price
+            if data.unit_price is not None
+            else (product.unit_price if product else None)
+        )
         if price is None:
             raise InvalidInput("a line needs a unit price", field=f"{where}.unit_price")
         code = data.vat_code or (product.vat_code if product else "FR-20")
@@ -156,6 +161,7 @@ def invoice_create(
     notes: str = "",
     payment_terms_days: int | None = None,
     corrects: Invoice | None = None,
+    subscription: Subscription | None = None,
 ) -> Invoice:
     """A draft (no number, no issue date) with its lines and provisional totals."""
     if customer.company_id != company.pk:
@@ -178,6 +184,7 @@ def invoice_create(
         notes=notes,
         payment_terms_days=payment_terms_days,
         corrects=corrects,
+        subscription=subscription,
     )
     _set_totals(invoice, built)
     invoice.save()

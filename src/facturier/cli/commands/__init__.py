@@ -1,5 +1,5 @@
 """The subcommands of `facturier`, one module per area."""
 
-from facturier.cli.commands import audit, invoices, payments, system
+from facturier.cli.commands import audit, billing, invoices, payments, subscriptions, system
 
-__all__ = ["audit", "invoices", "payments", "system"]
+__all__ = ["audit", "billing", "invoices", "payments", "subscriptions", "system"]

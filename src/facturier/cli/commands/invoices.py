@@ -108,12 +108,19 @@ def issue(draft_id: int, company_ref: str | None) -> None:
     from facturier.billing.services import invoice_issue
 
     company = resolve_company(company_ref)
-    draft = company.invoices.filter(pk=draft_id).first()
-    if draft is None:
-        raise click.ClickException(f"no draft with id {draft_id}")
+    draft = _draft(company, draft_id)
     inv = invoice_issue(draft, actor=actor())
     assert inv.issue_date is not None  # set by issuing
     click.echo(f"Issued {inv.number} on {format_date(inv.issue_date)}.")
+
+
+def _draft(company: Any, draft_id: int) -> Any:
+    draft = company.invoices.filter(pk=draft_id).first()
+    if draft is None:
+        raise click.ClickException(f"no draft with id {draft_id}")
+    if draft.is_issued:
+        raise click.ClickException(f"document {draft_id} is already issued as {draft.number}")
+    return draft
 
 
 @invoices.command("credit")
@@ -132,3 +139,18 @@ def credit(number: str, reason: str, company_ref: str | None) -> None:
         raise click.ClickException(f"no document numbered '{number}'")
     note = credit_note_create(inv, actor=actor(), reason=reason)
     click.echo(f"Issued credit note {note.number} for {format_amount(note.total_gross)}.")
+
+
+@invoices.command("confirm")
+@click.argument("draft_id", type=int)
+@company_option
+@friendly_errors
+def confirm(draft_id: int, company_ref: str | None) -> None:
+    """Confirm a recurring draft (review or lines to confirm) and issue it."""
+    from facturier.billing.services.subscriptions import draft_confirm
+
+    company = resolve_company(company_ref)
+    draft = _draft(company, draft_id)
+    inv = draft_confirm(draft, actor=actor())
+    assert inv.issue_date is not None  # set by issuing
+    click.echo(f"Issued {inv.number} on {format_date(inv.issue_date)}.")

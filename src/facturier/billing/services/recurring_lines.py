@@ -1,0 +1,133 @@
+"""What a subscription bills for a period: its invoice lines, from `core.subscription_lines`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from facturier.billing.models import BilledPeriod, Subscription, UsageRecord
+from facturier.billing.services.drafts import LineData
+from facturier.core import recurrence as rec
+from facturier.core import subscription_lines as sl
+from facturier.core.money import format_date
+
+_WORDS = {
+    "fr": {"prorata": "prorata", "d": "j", "adjust": "Ajustement", "usage": "consommation"},
+    "en": {"prorata": "prorated", "d": "d", "adjust": "Adjustment", "usage": "usage"},
+}
+
+
+@dataclass
+class PeriodInvoice:
+    """The invoice a period calls for, before anything is written."""
+
+    period: rec.Period
+    billing_date: date
+    lines: list[LineData]
+    to_confirm: bool
+    adjusted_changes: list[int] = field(default_factory=list)
+    metered: rec.Period | None = None
+
+
+def plan_lines(sub: Subscription) -> list[sl.PlanLine]:
+    return [
+        sl.PlanLine(line.pk, line.description, line.quantity, line.unit_price, line.mode)  # type: ignore[arg-type]
+        for line in sub.lines.all()
+    ]
+
+
+def plan_changes(sub: Subscription, *, pending_only: bool = False) -> list[sl.Change]:
+    return [
+        sl.Change(c.line_id, c.effective, c.quantity, c.unit_price, c.pk)
+        for line in sub.lines.all()
+        for c in line.changes.all()
+        if not (pending_only and c.adjusted_on_id)
+    ]
+
+
+def _metered_period(schedule: rec.Schedule, period: rec.Period) -> rec.Period | None:
+    """Usage is billed in arrears: with the period itself when billing in arrears, with the
+    previous period when billing in advance (none before the first)."""
+    if schedule.timing == "arrears":
+        return period
+    try:
+        return rec.period_at(schedule, period.index - 1)
+    except ValueError:
+        return None
+
+
+def unbilled_usage(sub: Subscription, until: date) -> dict[int, Decimal]:
+    rows = (
+        UsageRecord.objects.filter(line__subscription=sub, invoice__isnull=True)
+        .filter(occurred_on__lte=until)
+        .values("line_id")
+        .annotate(total=Sum("quantity"))
+    )
+    return {r["line_id"]: r["total"] for r in rows}
+
+
+def period_invoice(
+    sub: Subscription,
+    schedule: rec.Schedule,
+    period: rec.Period,
+    *,
+    billed: Sequence[rec.Period],
+    usage: dict[int, Decimal] | None = None,
+) -> PeriodInvoice:
+    """Lines for `period`: fixed lines (split and prorated at changes), metered usage, and
+    adjustments for changes that fell inside periods already billed."""
+    words = _WORDS.get(sub.customer.language, _WORDS["fr"])
+    subscription_lines = {line.pk: line for line in sub.lines.all()}
+    plan = plan_lines(sub)
+    changes = plan_changes(sub)
+    metered = _metered_period(schedule, period)
+    drafts = sl.period_lines(plan, changes, period, usage=usage, metered_period=metered)
+    adjustments = sl.adjustment_lines(plan, plan_changes(sub, pending_only=True), billed)
+    lines = []
+    for draft in [*drafts, *adjustments]:
+        source = subscription_lines[draft.key]
+        text = draft.description
+        if draft.note:
+            days, base = draft.note.removesuffix(" d").split("/")
+            text += f" ({words['prorata']} {days}/{base} {words['d']})"
+        if draft.adjusts:
+            lang = sub.customer.language
+            text = (
+                f"{words['adjust']} {text} – {format_date(draft.period_start, locale=lang)}"
+                f" → {format_date(draft.period_end, locale=lang)}"
+            )
+        if source.mode == "metered":
+            text += f" – {words['usage']}"
+        lines.append(
+            LineData(
+                description=text,
+                quantity=draft.quantity,
+                unit_price=draft.unit_price,
+                vat_code=source.vat_code,
+                unit_code=source.unit_code,
+                discount_percent=source.discount_percent,
+                kind=source.kind,
+                product=source.product,
+                period_start=draft.period_start,
+                period_end=draft.period_end,
+            )
+        )
+    return PeriodInvoice(
+        period=period,
+        billing_date=rec.billing_date(schedule, period),
+        lines=lines,
+        to_confirm=any(line.mode == "to_confirm" for line in subscription_lines.values()),
+        adjusted_changes=[a.adjusts for a in adjustments if a.adjusts],
+        metered=metered,
+    )
+
+
+def billed_periods(sub: Subscription) -> list[rec.Period]:
+    return [
+        rec.Period(p.index, p.start, p.end)
+        for p in BilledPeriod.objects.filter(subscription=sub, outcome__in=["invoiced", "drafted"])
+    ]

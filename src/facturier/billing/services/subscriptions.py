@@ -1,0 +1,317 @@
+"""Recurring profiles: create, pause, resume, cancel, change at a date, record usage."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from facturier.billing import clock
+from facturier.billing.models import (
+    BilledPeriod,
+    Customer,
+    Invoice,
+    Product,
+    ScheduledChange,
+    Subscription,
+    SubscriptionLine,
+    SubscriptionPause,
+    SubscriptionStatus,
+    UsageRecord,
+)
+from facturier.billing.services.audit import audit_record
+from facturier.billing.services.errors import InvalidInput, NotAllowed
+from facturier.core import recurrence as rec
+from facturier.core import vat
+from facturier.core.billing_plan import PauseWindow
+from facturier.core.units import check_unit
+
+
+def schedule_of(sub: Subscription) -> rec.Schedule:
+    """The subscription's schedule as `core` computes it."""
+    return rec.Schedule(
+        anchor=sub.anchor,
+        frequency=rec.Frequency(
+            rec.Unit(sub.frequency_unit),
+            sub.interval,
+            (sub.semi_monthly_day1, sub.semi_monthly_day2),
+        ),
+        end=rec.EndRule(
+            kind=sub.end_kind,  # type: ignore[arg-type]
+            count=sub.end_count if sub.end_kind == "count" else None,
+            until=sub.end_date if sub.end_kind == "until" else None,
+            prorate_last=sub.prorate_last and sub.end_kind == "until",
+        ),
+        start=sub.start if sub.start and sub.start < sub.anchor else None,
+        timing=sub.timing,  # type: ignore[arg-type]
+        days_before=sub.days_before,
+    )
+
+
+def pauses_of(sub: Subscription) -> list[PauseWindow]:
+    return [PauseWindow(p.start, p.end) for p in sub.pauses.all()]
+
+
+def next_billing_refresh(sub: Subscription) -> None:
+    """Recompute the cached next billing date (and finish an exhausted subscription)."""
+    schedule = schedule_of(sub)
+    handled = set(sub.billed_periods.values_list("start", flat=True))
+    pauses = pauses_of(sub)
+    nxt = None
+    horizon = max([*handled, sub.anchor]) + rec.ONE_DAY * 3700
+    for period in rec.periods(schedule, until=horizon):
+        if sub.cancelled_from and period.start >= sub.cancelled_from:
+            break
+        if period.start in handled or any(p.covers(period.start) for p in pauses):
+            continue
+        nxt = rec.billing_date(schedule, period)
+        break
+    sub.next_billing_date = nxt
+    if nxt is None and sub.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED):
+        sub.status = (
+            SubscriptionStatus.CANCELLED if sub.cancelled_from else SubscriptionStatus.FINISHED
+        )
+    sub.save(update_fields=["next_billing_date", "status"])
+
+
+@dataclass(frozen=True)
+class SubscriptionLineData:
+    description: str = ""
+    quantity: Decimal = Decimal(1)
+    unit_price: Decimal | None = None
+    vat_code: str | None = None
+    unit_code: str | None = None
+    discount_percent: Decimal = Decimal(0)
+    mode: str = "fixed"
+    kind: str | None = None
+    product: Product | None = None
+
+
+def _lines(sub: Subscription, lines: Sequence[SubscriptionLineData]) -> list[SubscriptionLine]:
+    if not lines:
+        raise InvalidInput("a subscription needs at least one line", field="lines")
+    out = []
+    for i, data in enumerate(lines, start=1):
+        where = f"lines[{i}]"
+        product = data.product
+        price = (
+            data.unit_price
+            if data.unit_price is not None
+            else (product.unit_price if product else None)
+        )
+        description = (data.description or (product.name if product else "")).strip()
+        if not description:
+            raise InvalidInput("a line needs a description", field=f"{where}.description")
+        if price is None or Decimal(price) < 0:
+            raise InvalidInput("a line needs a unit price ≥ 0", field=f"{where}.unit_price")
+        if data.mode not in ("fixed", "metered", "to_confirm"):
+            raise InvalidInput(f"unknown line mode '{data.mode}'", field=f"{where}.mode")
+        try:
+            code = vat.vat_rate(data.vat_code or (product.vat_code if product else "FR-20")).code
+            unit = check_unit(data.unit_code or (product.unit_code if product else "C62"))
+        except ValueError as exc:
+            raise InvalidInput(str(exc), field=where) from exc
+        out.append(
+            SubscriptionLine(
+                subscription=sub,
+                position=i,
+                product=product,
+                description=description,
+                kind=data.kind or (product.kind if product else "services"),
+                mode=data.mode,
+                quantity=Decimal(data.quantity),
+                unit_code=unit,
+                unit_price=Decimal(price),
+                discount_percent=Decimal(data.discount_percent),
+                vat_code=code,
+            )
+        )
+    return out
+
+
+@transaction.atomic
+def subscription_create(
+    *,
+    customer: Customer,
+    name: str,
+    lines: Sequence[SubscriptionLineData],
+    frequency_unit: str,
+    anchor: date,
+    actor: str,
+    interval: int = 1,
+    **options: Any,
+) -> Subscription:
+    """A recurring profile, active at once; invoices come from the billing run.
+
+    Options: semi_monthly_day1/2, start (prorated stub before the anchor), timing
+    ("advance"/"arrears"), days_before, end_kind ("never"/"count"/"until"), end_count,
+    end_date, prorate_last, payment_terms_days, customer_po, sales_rep, copy_sales_rep,
+    review_before_issue.
+    """
+    if not name.strip():
+        raise InvalidInput("a subscription needs a name", field="name")
+    sub = Subscription(
+        company=customer.company,
+        customer=customer,
+        name=name.strip(),
+        frequency_unit=frequency_unit,
+        interval=interval,
+        anchor=anchor,
+    )
+    known = {f.name for f in Subscription._meta.get_fields()}
+    for key, value in options.items():
+        if key not in known or key in {"status", "next_billing_date", "cancelled_from"}:
+            raise InvalidInput(f"unknown option '{key}'", field=key)
+        setattr(sub, key, value)
+    try:
+        schedule_of(sub)
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field="frequency") from exc
+    sub.save()
+    SubscriptionLine.objects.bulk_create(_lines(sub, lines))
+    next_billing_refresh(sub)
+    audit_record(
+        company=sub.company, actor=actor, action="subscription.created",
+        object_type="subscription", object_id=sub.pk, data={"name": sub.name},
+    )  # fmt: skip
+    return sub
+
+
+def _locked(sub: Subscription) -> Subscription:
+    return Subscription.objects.select_for_update().get(pk=sub.pk)
+
+
+@transaction.atomic
+def subscription_pause(
+    sub: Subscription, *, start: date, end: date | None = None, actor: str
+) -> Subscription:
+    """Pause from `start` (until `end`, or until resumed): periods starting in the pause are
+    recorded as skipped and not billed."""
+    sub = _locked(sub)
+    if sub.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED):
+        raise NotAllowed(f"a {sub.status} subscription cannot be paused")
+    if end is not None and end < start:
+        raise InvalidInput("the pause ends before it starts", field="end")
+    if sub.billed_periods.filter(start__gte=start).exclude(outcome="skipped").exists():
+        raise NotAllowed("periods from that date are already billed", field="start")
+    SubscriptionPause.objects.create(subscription=sub, start=start, end=end)
+    if end is None:
+        sub.status = SubscriptionStatus.PAUSED
+        sub.save(update_fields=["status"])
+    next_billing_refresh(sub)
+    audit_record(
+        company=sub.company, actor=actor, action="subscription.paused",
+        object_type="subscription", object_id=sub.pk, data={"start": start, "end": end},
+    )  # fmt: skip
+    return sub
+
+
+@transaction.atomic
+def subscription_resume(sub: Subscription, *, on: date, actor: str) -> Subscription:
+    """End the open pause the day before `on`; billing continues on the same anchor."""
+    sub = _locked(sub)
+    pause = sub.pauses.filter(end__isnull=True).first()
+    if pause is None:
+        raise NotAllowed("the subscription is not paused")
+    if on <= pause.start:
+        raise InvalidInput("resume after the pause started", field="on")
+    pause.end = on - rec.ONE_DAY
+    pause.save(update_fields=["end"])
+    sub.status = SubscriptionStatus.ACTIVE
+    sub.save(update_fields=["status"])
+    next_billing_refresh(sub)
+    audit_record(
+        company=sub.company, actor=actor, action="subscription.resumed",
+        object_type="subscription", object_id=sub.pk, data={"on": on},
+    )  # fmt: skip
+    return sub
+
+
+@transaction.atomic
+def subscription_cancel(
+    sub: Subscription, *, actor: str, at_period_end: bool = True, on: date | None = None
+) -> Subscription:
+    """Cancel: no period starting after the current one (at period end) or after `on`
+    (cancel now) is billed. Refunds of a billed period are a credit note by hand."""
+    sub = _locked(sub)
+    if sub.status in (SubscriptionStatus.CANCELLED, SubscriptionStatus.FINISHED):
+        return sub  # already done: a retry is harmless
+    today = on or clock.company_today(sub.company)
+    schedule = schedule_of(sub)
+    if at_period_end:
+        current = list(rec.periods(schedule, until=today))
+        cut = current[-1].end + rec.ONE_DAY if current else sub.anchor
+    else:
+        cut = today
+    sub.cancelled_from = cut
+    sub.save(update_fields=["cancelled_from"])
+    next_billing_refresh(sub)
+    audit_record(
+        company=sub.company, actor=actor, action="subscription.cancelled",
+        object_type="subscription", object_id=sub.pk, data={"from": cut},
+    )  # fmt: skip
+    return sub
+
+
+@transaction.atomic
+def subscription_change(
+    line: SubscriptionLine,
+    *,
+    effective: date,
+    actor: str,
+    quantity: Decimal | None = None,
+    unit_price: Decimal | None = None,
+) -> ScheduledChange:
+    """A new quantity or price from `effective`; inside a billed period, the difference is
+    prorated by days onto the next invoice."""
+    if quantity is None and unit_price is None:
+        raise InvalidInput("give a new quantity or a new price", field="quantity")
+    if (quantity is not None and quantity < 0) or (unit_price is not None and unit_price < 0):
+        raise InvalidInput("must not be negative", field="quantity")
+    change = ScheduledChange.objects.create(
+        line=line, effective=effective, quantity=quantity, unit_price=unit_price
+    )
+    sub = line.subscription
+    audit_record(
+        company=sub.company, actor=actor, action="subscription.changed",
+        object_type="subscription", object_id=sub.pk,
+        data={"line": line.position, "effective": effective, "quantity": quantity,
+              "unit_price": unit_price},
+    )  # fmt: skip
+    return change
+
+
+def usage_record(
+    line: SubscriptionLine, *, occurred_on: date, quantity: Decimal, idempotency_key: str
+) -> tuple[UsageRecord, bool]:
+    """Store a usage record once per idempotency key; returns (record, created).
+
+    Usage is billed by the first invoice whose metered period ends on or after the day it
+    occurred, so a record arriving after its period was invoiced goes on the next invoice."""
+    if line.mode != "metered":
+        raise InvalidInput("usage is recorded on metered lines only", field="line")
+    if not idempotency_key:
+        raise InvalidInput("an idempotency key is required", field="idempotency_key")
+    try:
+        with transaction.atomic():
+            record = UsageRecord.objects.create(
+                line=line, occurred_on=occurred_on, quantity=quantity,
+                idempotency_key=idempotency_key,
+            )  # fmt: skip
+            return record, True
+    except IntegrityError:
+        return UsageRecord.objects.get(line=line, idempotency_key=idempotency_key), False
+
+
+@transaction.atomic
+def draft_confirm(invoice: Invoice, *, actor: str) -> Invoice:
+    """Issue a recurring draft that waited for confirmation or review."""
+    from facturier.billing.services.issuing import invoice_issue
+
+    issued = invoice_issue(invoice, actor=actor)
+    BilledPeriod.objects.filter(invoice=issued, outcome="drafted").update(outcome="invoiced")
+    return issued

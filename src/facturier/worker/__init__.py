@@ -1,0 +1,1 @@
+"""The background worker: billing at each company's hour, and the outbox."""

@@ -1,0 +1,98 @@
+"""`facturier worker`: run due work on a tick, several workers at once, SIGTERM-safe.
+
+Every periodic job is listed in JOBS. A job returns how much it did; `--until-idle` stops
+once a whole tick did nothing. A stop request (SIGTERM, SIGINT) is honoured between units:
+the billing run checks it between batches, so the current transaction always finishes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from facturier.billing import clock
+from facturier.billing.models import Company
+from facturier.billing.services.billing_run import billing_run, subscriptions_due
+from facturier.worker.outbox import outbox_deliver
+
+log = logging.getLogger("facturier.worker")
+
+
+# A company whose run only failed (e.g. a customer missing its SIREN) is retried this much
+# later, not on every tick: the failures are in the run ledger for a person to fix.
+RETRY_FAILED_AFTER = timedelta(hours=1)
+
+
+@dataclass
+class Worker:
+    name: str
+    stop: threading.Event
+    retry_at: dict[int, datetime] = field(default_factory=dict)
+
+    def bill_due_companies(self) -> int:
+        """Bill each company whose local billing hour has come and that has due work;
+        returns the periods handled (failures are not progress)."""
+        done = 0
+        for company in Company.objects.order_by("pk"):
+            now = clock.now()
+            local = now.astimezone(_zone(company.timezone))
+            if local.hour < company.billing_hour or self.stop.is_set():
+                continue
+            if now < self.retry_at.get(company.pk, now) or not subscriptions_due(
+                company, local.date()
+            ):
+                continue
+            summary = billing_run(company=company, worker=self.name, should_stop=self.stop.is_set)
+            log.warning(
+                "billing %s: issued %d, drafted %d, skipped %d, failed %d",
+                company, summary.issued, summary.drafted, summary.skipped, summary.failed,
+            )  # fmt: skip
+            progress = summary.issued + summary.drafted + summary.skipped
+            if summary.failed and not progress:
+                self.retry_at[company.pk] = now + RETRY_FAILED_AFTER
+            done += progress
+        return done
+
+    def deliver_outbox(self) -> int:
+        return 0 if self.stop.is_set() else outbox_deliver()
+
+
+def _zone(name: str) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)
+
+
+JOBS: list[Callable[[Worker], int]] = [Worker.bill_due_companies, Worker.deliver_outbox]
+
+
+def run_worker(*, until_idle: bool = False, tick: float = 30.0) -> int:
+    """Loop until stopped (or idle with `until_idle`); returns the units of work done."""
+    stop = threading.Event()
+    worker = Worker(name=f"{socket.gethostname()}:{os.getpid()}", stop=stop)
+
+    def request_stop(signum: int, frame: Any) -> None:
+        log.warning("worker %s: stop requested, finishing the current unit", worker.name)
+        stop.set()
+
+    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    total = 0
+    try:
+        while not stop.is_set():
+            done = sum(job(worker) for job in JOBS)
+            total += done
+            if until_idle and done == 0:
+                break
+            if done == 0:
+                stop.wait(tick)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return total
