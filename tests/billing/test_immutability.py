@@ -101,7 +101,7 @@ def test_guard_column_list_matches_the_model():
     """SQLite triggers list the protected columns: a new column must be added to a guard."""
     from importlib import import_module
 
-    latest = import_module("facturier.billing.migrations.0002_immutability_guards")
+    latest = import_module("facturier.billing.migrations.0004_guard_subscription_column")
     columns = {f.column for f in Invoice._meta.concrete_fields}
     assert set(latest.INVOICE_COLUMNS) == columns
     assert set(latest.MUTABLE) <= columns

@@ -28,10 +28,10 @@ def at(day: date):
 
 
 def make(customer, **kw):
-    defaults = dict(
-        name="Service", actor="t", frequency_unit="month", anchor=date(2026, 1, 1),
-        lines=[SubscriptionLineData(description="Service", quantity=D(3), unit_price=D(10))],
-    )  # fmt: skip
+    defaults = {
+        "name": "Service", "actor": "t", "frequency_unit": "month", "anchor": date(2026, 1, 1),
+        "lines": [SubscriptionLineData(description="Service", quantity=D(3), unit_price=D(10))],
+    }  # fmt: skip
     return subscription_create(customer=customer, **{**defaults, **kw})
 
 
