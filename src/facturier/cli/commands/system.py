@@ -20,12 +20,30 @@ def manage(args: tuple[str, ...]) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="Web processes.")
-def serve(host: str, port: int, workers: int) -> None:
-    """Serve the web application with gunicorn."""
+@click.option(
+    "--with-worker/--no-worker",
+    default=True,
+    show_default=True,
+    help="Also run one background worker (billing, outbox) beside the web server.",
+)
+def serve(host: str, port: int, workers: int, with_worker: bool) -> None:
+    """Serve the web application with gunicorn (and, by default, one worker)."""
+    import subprocess
+    import sys
+
     from facturier.cli.server import run_gunicorn
 
+    worker = None
+    if with_worker:
+        worker = subprocess.Popen([sys.executable, "-m", "facturier", "worker"])
+        click.echo(f"Worker started (pid {worker.pid}).")
     click.echo(f"Facturier on http://{host}:{port}/  (Ctrl+C to stop)")
-    run_gunicorn(host=host, port=port, workers=workers)
+    try:
+        run_gunicorn(host=host, port=port, workers=workers)
+    finally:
+        if worker is not None:
+            worker.terminate()  # SIGTERM: the worker finishes its current unit and exits
+            worker.wait(timeout=60)
 
 
 @cli.group()

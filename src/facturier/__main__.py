@@ -1,0 +1,5 @@
+"""`python -m facturier` = the `facturier` command."""
+
+from facturier.cli import main
+
+main()
