@@ -117,3 +117,16 @@ def test_pause_refused_over_billed_periods(customer):
         billing_run()
     with pytest.raises(NotAllowed):
         subscription_pause(sub, start=date(2026, 2, 1), actor="t")
+
+
+def test_change_adjusted_once_when_catching_up_several_periods(customer):
+    sub = make(customer, anchor=date(2026, 4, 1))
+    with at(date(2026, 4, 1)):
+        billing_run()  # April billed for 3 seats
+    subscription_change(sub.lines.get(), effective=date(2026, 4, 21), quantity=D(5), actor="t")
+    with at(date(2026, 6, 1)):
+        billing_run()  # May and June in one catch-up run
+    may, june = Invoice.objects.order_by("sequence")[1:]
+    assert may.lines.count() == 2  # May + the April adjustment
+    assert june.lines.count() == 1
+    assert june.total_net == D("50.00")

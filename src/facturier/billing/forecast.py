@@ -59,6 +59,7 @@ def _subscription_forecast(sub: Subscription, today: date, horizon: date) -> lis
     )  # fmt: skip
     daily = _daily_usage(sub, today)
     billed = rl.billed_periods(sub)
+    consumed: set[int] = set()  # changes already shown on an earlier forecast invoice
     out: list[ForecastItem] = []
     for planned in plan:
         if planned.action != "invoice":
@@ -70,7 +71,7 @@ def _subscription_forecast(sub: Subscription, today: date, horizon: date) -> lis
             else {}
         )
         invoice = rl.period_invoice(
-            sub, schedule, planned.period, billed=billed if not out else [], usage=usage
+            sub, schedule, planned.period, billed=billed, usage=usage, consumed=consumed
         )
         lines = line_inputs(build_lines(sub.company, invoice.lines))
         totals = compute_totals(lines, sub.company.currency)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from facturier.core.recurrence import Period, Schedule, billing_date, periods_due
+from facturier.core.recurrence import Period, Schedule, billing_date, period_at, periods_due
 
 
 @dataclass(frozen=True)
@@ -89,3 +89,25 @@ def plan_billing(
             )
         )
     return plan
+
+
+def periods_for_invoices(schedule: Schedule, invoices: int, pauses: Sequence[PauseWindow]) -> int:
+    """How many periods an "after N invoices" end rule spans once paused periods (which are
+    skipped, not invoiced) are left out: the N-th billable period is the last one.
+
+    >>> from facturier.core.recurrence import PRESETS
+    >>> s = Schedule(anchor=date(2026, 1, 1), frequency=PRESETS["monthly"])
+    >>> periods_for_invoices(s, 3, [PauseWindow(date(2026, 2, 1), date(2026, 3, 31))])
+    5
+    """
+    if not pauses:
+        return invoices
+    billable = spanned = 0
+    index = -1 if schedule.start is not None and schedule.start < schedule.anchor else 0
+    while billable < invoices:
+        start = period_at(schedule, index).start
+        spanned += 1
+        index += 1
+        if not any(p.covers(start) for p in pauses):
+            billable += 1
+    return spanned

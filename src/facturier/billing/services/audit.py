@@ -45,21 +45,40 @@ def audit_record(
     """Append an event to the company's chain, in the caller's transaction."""
     with transaction.atomic():
         head = head or chain_head_lock(company)
-        event = AuditEvent(
-            company=company,
-            at=clock.now(),
-            actor=actor,
-            action=action,
-            object_type=object_type,
-            object_id=str(object_id),
-            # Stored exactly as hashed: JSON types only.
-            data=json.loads(canonical_json(data or {})),
-            previous_hash=head.last_event_hash,
-        )
-        event.hash = chain_hash(head.last_event_hash, _event_content(event))
+        event = audit_event_build(
+            company=company, actor=actor, action=action, object_type=object_type,
+            object_id=object_id, data=data, head=head,
+        )  # fmt: skip
         event.save()
-        head.last_event_hash = event.hash
         head.save(update_fields=["last_event_hash"])
+    return event
+
+
+def audit_event_build(
+    *,
+    company: Company,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    data: dict[str, Any] | None,
+    head: ChainHead,
+) -> AuditEvent:
+    """The next link, unsaved, and the locked head moved onto it (in memory). The caller
+    saves the events in order (bulk_create keeps it) and then the head."""
+    event = AuditEvent(
+        company=company,
+        at=clock.now(),
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        # Stored exactly as hashed: JSON types only.
+        data=json.loads(canonical_json(data or {})),
+        previous_hash=head.last_event_hash,
+    )
+    event.hash = chain_hash(head.last_event_hash, _event_content(event))
+    head.last_event_hash = event.hash
     return event
 
 

@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -31,13 +32,12 @@ from facturier.billing.models import (
     UsageRecord,
 )
 from facturier.billing.services import recurring_lines as rl
-from facturier.billing.services.drafts import invoice_create
+from facturier.billing.services.drafts import DraftBuild, draft_build, drafts_save
 from facturier.billing.services.errors import ServiceError
 from facturier.billing.services.issuing import invoices_issue, mention_label
-from facturier.billing.services.subscriptions import next_billing_refresh, pauses_of, schedule_of
+from facturier.billing.services.subscriptions import next_billing, pauses_of, schedule_of
 from facturier.billing.snapshots import buyer_snapshot, seller_snapshot
-from facturier.core import recurrence as rec
-from facturier.core.billing_plan import plan_billing
+from facturier.core.billing_plan import PlannedPeriod, plan_billing
 from facturier.core.mentions import missing_mentions
 
 ACTOR = "billing-run"
@@ -165,10 +165,23 @@ def _claim(company: Company, today: date, after_pk: int, size: int) -> list[Subs
         # Another worker holds these rows: it bills them; we move on to the next ones.
         qs = qs.select_for_update(skip_locked=True, of=("self",))
     return list(
-        qs.select_related("customer", "company").prefetch_related(
-            "lines__changes", "lines__product", "pauses"
-        )[:size]
+        qs.select_related(
+            "customer", "company", "sales_rep", "customer__sales_rep"
+        ).prefetch_related("lines__changes", "lines__product", "pauses", "billed_periods")[:size]
     )
+
+
+@dataclass
+class _Write:
+    """One due period of one subscription, computed before anything is written."""
+
+    sub: Subscription
+    planned: PlannedPeriod
+    outcome: Outcome
+    build: DraftBuild | None = None
+    wait: bool = False
+    metered_end: date | None = None
+    ledger: BilledPeriod | None = None
 
 
 def _bill_batch(
@@ -178,67 +191,46 @@ def _bill_batch(
     summary: RunSummary,
     run: BillingRun | None,
 ) -> None:
+    """Plan every subscription of the batch in memory, then write the batch with a few bulk
+    statements and number all its invoices under one series lock."""
     seller = seller_snapshot(company)
     done: list[Outcome] = []
-    to_issue: dict[int, Outcome] = {}
+    writes: list[_Write] = []
     for sub in batch:
         try:
-            # A savepoint per subscription: one failure rolls back that subscription only.
-            with transaction.atomic():
-                outcomes = _bill_subscription(sub, seller, today, run)
+            writes += _plan_subscription(sub, seller, today)
         except (ServiceError, ValueError) as exc:
-            outcomes = [_failed(sub, str(exc))]
-        for outcome in outcomes:
-            if outcome.outcome == "invoiced" and outcome.invoice_id:
-                to_issue[outcome.invoice_id] = outcome
-            else:
-                done.append(outcome)
-    # Number the whole batch under one series lock (one block of consecutive numbers).
+            done.append(_failed(sub, str(exc)))
+    _write(writes, run)
+    to_issue = {w.build.invoice.pk: w for w in writes if w.build and not w.wait}
     result = invoices_issue(list(to_issue), actor=ACTOR)
     for inv in result.issued:
-        outcome = to_issue.pop(inv.pk)
-        outcome.number, outcome.total = inv.number, str(inv.total_gross)
-        done.append(outcome)
-    for invoice_id, outcome in to_issue.items():
-        # Refused at issue (should have been caught above): undo the period, report it.
-        BilledPeriod.objects.filter(invoice_id=invoice_id).delete()
-        UsageRecord.objects.filter(invoice_id=invoice_id).update(invoice=None)
-        ScheduledChange.objects.filter(adjusted_on_id=invoice_id).update(adjusted_on=None)
-        Invoice.objects.filter(pk=invoice_id).delete()
-        reason = str(result.refused.get(invoice_id, "refused at issue"))
-        outcome.outcome, outcome.reason, outcome.invoice_id = "failed", reason, None
-        done.append(outcome)
-    for sub in batch:
-        next_billing_refresh(sub)
-    for outcome in sorted(done, key=lambda o: (o.subscription_id, o.period_start or date.min)):
+        w = to_issue.pop(inv.pk)
+        w.outcome.number, w.outcome.total = inv.number, str(inv.total_gross)
+    for invoice_id, w in to_issue.items():
+        _undo(invoice_id, w, str(result.refused.get(invoice_id, "refused at issue")))
+    done += [w.outcome for w in writes]
+    _advance(batch, writes)
+    done.sort(key=lambda o: (o.subscription_id, o.period_start or date.min))
+    for outcome in done:
         summary.add(outcome)
     if run is not None:
         RunItem.objects.bulk_create(
             RunItem(
-                run=run,
-                subscription_id=o.subscription_id,
-                period_start=o.period_start,
-                outcome=o.outcome,
-                reason=o.reason[:500],
-                invoice_id=o.invoice_id,
+                run=run, subscription_id=o.subscription_id, period_start=o.period_start,
+                outcome=o.outcome, reason=o.reason[:500], invoice_id=o.invoice_id,
             )
             for o in done
-        )
+        )  # fmt: skip
 
 
-def _failed(sub: Subscription, reason: str) -> Outcome:
-    return Outcome(sub.pk, sub.name, sub.customer.legal_name, None, None, "failed", reason)
-
-
-def _bill_subscription(
-    sub: Subscription, seller: dict[str, object], today: date, run: BillingRun | None
-) -> list[Outcome]:
+def _plan_subscription(sub: Subscription, seller: dict[str, Any], today: date) -> list[_Write]:
+    """What the run must write for one subscription (nothing is written here)."""
     schedule = schedule_of(sub)
-    handled = set(BilledPeriod.objects.filter(subscription=sub).values_list("start", flat=True))
     plan = plan_billing(
         schedule,
         today=today,
-        invoiced_starts=handled,
+        invoiced_starts={p.start for p in sub.billed_periods.all()},
         pauses=pauses_of(sub),
         cancelled_from=sub.cancelled_from,
     )
@@ -249,80 +241,109 @@ def _bill_subscription(
         due_date_set=True,
     )  # fmt: skip
     if codes:
-        reason = "missing " + ", ".join(mention_label(c) for c in codes)
-        return [_failed(sub, reason)]
-    outcomes = []
+        raise ServiceError("missing " + ", ".join(mention_label(c) for c in codes))
     billed = rl.billed_periods(sub)
+    has_metered = any(line.mode == "metered" for line in sub.lines.all())
+    consumed: set[int] = set()
+    writes = []
     for planned in plan:
         period = planned.period
-        base = Outcome(
-            sub.pk, sub.name, sub.customer.legal_name, period.start, period.end, "skipped"
-        )
+        outcome = Outcome(
+            sub.pk, sub.name, sub.customer.legal_name, period.start, period.end, "skipped",
+            reason=planned.reason,
+        )  # fmt: skip
         if planned.action == "skip":
-            BilledPeriod.objects.create(
-                subscription=sub, index=period.index, start=period.start, end=period.end,
-                billing_date=planned.billing_date, outcome="skipped", reason=planned.reason,
-                run=run,
-            )  # fmt: skip
-            base.reason = planned.reason
-            outcomes.append(base)
+            writes.append(_Write(sub, planned, outcome))
             continue
-        outcomes.append(_invoice_period(sub, schedule, period, billed, run, base))
-        billed.append(period)
-    return outcomes
+        metered = rl._metered_period(schedule, period) if has_metered else None
+        usage = rl.unbilled_usage(sub, metered.end) if metered else {}
+        invoice = rl.period_invoice(
+            sub, schedule, period, billed=billed, usage=usage, consumed=consumed
+        )
+        build = draft_build(
+            company=sub.company, customer=sub.customer, lines=invoice.lines,
+            period_start=period.start, period_end=period.end, customer_po=sub.customer_po,
+            payment_terms_days=sub.payment_terms_days, subscription=sub,
+        )  # fmt: skip
+        wait = invoice.to_confirm or sub.review_before_issue
+        outcome.outcome = "drafted" if wait else "invoiced"
+        outcome.total = str(build.invoice.total_gross)
+        if wait:
+            outcome.reason = "lines to confirm" if invoice.to_confirm else "review before issue"
+        writes.append(_Write(sub, planned, outcome, build, wait, metered.end if metered else None))
+        billed.append(period)  # later periods of this run adjust nothing twice
+    return writes
 
 
-def _invoice_period(
-    sub: Subscription,
-    schedule: rec.Schedule,
-    period: rec.Period,
-    billed: list[rec.Period],
-    run: BillingRun | None,
-    base: Outcome,
-) -> Outcome:
-    metered = rl._metered_period(schedule, period)
-    usage = rl.unbilled_usage(sub, metered.end) if metered else {}
-    planned = rl.period_invoice(sub, schedule, period, billed=billed, usage=usage)
-    draft = invoice_create(
-        company=sub.company,
-        customer=sub.customer,
-        lines=planned.lines,
-        period_start=period.start,
-        period_end=period.end,
-        customer_po=sub.customer_po,
-        payment_terms_days=sub.payment_terms_days,
-        subscription=sub,
+def _write(writes: list[_Write], run: BillingRun | None) -> None:
+    drafts_save([w.build for w in writes if w.build])
+    for w in writes:
+        period = w.planned.period
+        w.ledger = BilledPeriod(
+            subscription=w.sub, index=period.index, start=period.start, end=period.end,
+            billing_date=w.planned.billing_date, outcome=w.outcome.outcome, reason=w.outcome.reason,
+            invoice=w.build.invoice if w.build else None, run=run,
+        )  # fmt: skip
+        if w.build:
+            w.outcome.invoice_id = w.build.invoice.pk
+    BilledPeriod.objects.bulk_create([w.ledger for w in writes if w.ledger])
+    for w in writes:
+        if not w.build:
+            continue
+        invoice = w.build.invoice
+        if w.metered_end:
+            UsageRecord.objects.filter(
+                line__subscription=w.sub, invoice__isnull=True, occurred_on__lte=w.metered_end
+            ).update(invoice=invoice)
+        if any(c.adjusted_on_id is None for line in w.sub.lines.all() for c in line.changes.all()):
+            # Changes now reflected on an invoice (split or adjusted): never adjusted again.
+            ScheduledChange.objects.filter(
+                line__subscription=w.sub,
+                adjusted_on__isnull=True,
+                effective__lte=w.planned.period.end,
+            ).update(adjusted_on=invoice)
+    OutboxMessage.objects.bulk_create(
+        _draft_notice(w.sub, w.build.invoice) for w in writes if w.build and w.wait
     )
-    if metered:
-        UsageRecord.objects.filter(
-            line__subscription=sub, invoice__isnull=True, occurred_on__lte=metered.end
-        ).update(invoice=draft)
-    ScheduledChange.objects.filter(
-        line__subscription=sub, adjusted_on__isnull=True, effective__lte=period.end
-    ).update(adjusted_on=draft)
-    wait = planned.to_confirm or sub.review_before_issue
-    BilledPeriod.objects.create(
-        subscription=sub, index=period.index, start=period.start, end=period.end,
-        billing_date=planned.billing_date, outcome="drafted" if wait else "invoiced",
-        invoice=draft, run=run,
-    )  # fmt: skip
-    base.invoice_id = draft.pk
-    base.total = str(draft.total_gross)
-    if wait:
-        base.outcome = "drafted"
-        base.reason = "lines to confirm" if planned.to_confirm else "review before issue"
-        _notify_draft(sub, draft)
-    else:
-        base.outcome = "invoiced"
-    return base
 
 
-def _notify_draft(sub: Subscription, draft: Invoice) -> None:
+def _undo(invoice_id: int, w: _Write, reason: str) -> None:
+    """A draft refused at issue (should have been caught while planning): forget the period
+    so that the next run tries again, and report it."""
+    BilledPeriod.objects.filter(invoice_id=invoice_id).delete()
+    UsageRecord.objects.filter(invoice_id=invoice_id).update(invoice=None)
+    ScheduledChange.objects.filter(adjusted_on_id=invoice_id).update(adjusted_on=None)
+    Invoice.objects.filter(pk=invoice_id).delete()
+    w.ledger = None
+    w.outcome.outcome, w.outcome.reason, w.outcome.invoice_id = "failed", reason, None
+
+
+def _advance(batch: list[Subscription], writes: list[_Write]) -> None:
+    """Move each subscription's next billing date past what this batch handled."""
+    new: dict[int, set[date]] = {}
+    for w in writes:
+        if w.ledger is not None:
+            new.setdefault(w.sub.pk, set()).add(w.planned.period.start)
+    changed = []
+    for sub in batch:
+        handled = {p.start for p in sub.billed_periods.all()} | new.get(sub.pk, set())
+        nxt, status = next_billing(sub, handled)
+        if (nxt, status) != (sub.next_billing_date, sub.status):
+            sub.next_billing_date, sub.status = nxt, status
+            changed.append(sub)
+    Subscription.objects.bulk_update(changed, ["next_billing_date", "status"])
+
+
+def _failed(sub: Subscription, reason: str) -> Outcome:
+    return Outcome(sub.pk, sub.name, sub.customer.legal_name, None, None, "failed", reason)
+
+
+def _draft_notice(sub: Subscription, draft: Invoice) -> OutboxMessage:
     """Tell the owner of the subscription that a draft waits (delivered by the worker)."""
     owner = sub.sales_rep or sub.customer.sales_rep
     recipients = [owner.email] if owner and owner.email else []
     recipients = recipients or [m.user.email for m in sub.company.members.filter(role="owner")]
-    OutboxMessage.objects.create(
+    return OutboxMessage(
         company=sub.company,
         kind="notify.draft_waiting",
         key=f"draft-waiting:{draft.pk}",

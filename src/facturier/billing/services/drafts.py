@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from django.db import transaction
 
@@ -148,8 +149,35 @@ def _set_totals(invoice: Invoice, lines: Sequence[InvoiceLine]) -> None:
     ]
 
 
+@dataclass
+class DraftBuild:
+    """An unsaved draft and its lines: validated, totals computed, nothing written yet."""
+
+    invoice: Invoice
+    lines: list[InvoiceLine]
+
+
+def drafts_save(builds: Sequence[DraftBuild]) -> None:
+    """Write many built drafts with two INSERT statements (the billing run's path)."""
+    Invoice.objects.bulk_create([b.invoice for b in builds])
+    for b in builds:
+        for line in b.lines:
+            line.invoice = b.invoice
+    InvoiceLine.objects.bulk_create([line for b in builds for line in b.lines])
+
+
 @transaction.atomic
-def invoice_create(
+def invoice_create(**fields: Any) -> Invoice:
+    """A draft (no number, no issue date) with its lines and provisional totals.
+
+    Takes the keyword arguments of `draft_build`.
+    """
+    build = draft_build(**fields)
+    drafts_save([build])
+    return build.invoice
+
+
+def draft_build(
     *,
     company: Company,
     customer: Customer,
@@ -162,8 +190,8 @@ def invoice_create(
     payment_terms_days: int | None = None,
     corrects: Invoice | None = None,
     subscription: Subscription | None = None,
-) -> Invoice:
-    """A draft (no number, no issue date) with its lines and provisional totals."""
+) -> DraftBuild:
+    """Validate and build a draft in memory; InvalidInput names the field at fault."""
     if customer.company_id != company.pk:
         raise InvalidInput("customer of another company", field="customer")
     if doc_type not in DocType.values:
@@ -187,11 +215,7 @@ def invoice_create(
         subscription=subscription,
     )
     _set_totals(invoice, built)
-    invoice.save()
-    for line in built:
-        line.invoice = invoice
-    InvoiceLine.objects.bulk_create(built)
-    return invoice
+    return DraftBuild(invoice, built)
 
 
 @transaction.atomic

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from facturier.billing import clock
 from facturier.billing.models import (
+    AuditEvent,
     ChainHead,
     DocType,
     Invoice,
@@ -27,7 +28,7 @@ from facturier.billing.models import (
     NumberingSeries,
     SeriesCounter,
 )
-from facturier.billing.services.audit import audit_record, chain_head_lock
+from facturier.billing.services.audit import audit_event_build, chain_head_lock
 from facturier.billing.services.errors import MissingMentions, NotAllowed
 from facturier.billing.services.settlement import settlement_refresh
 from facturier.billing.snapshots import buyer_snapshot, document_content, seller_snapshot
@@ -89,6 +90,7 @@ def invoices_issue(invoice_ids: Sequence[int], *, actor: str) -> IssueResult:
         Invoice.objects.select_for_update(of=("self",))
         .filter(pk__in=invoice_ids, status=InvoiceStatus.DRAFT)
         .select_related("company", "customer", "corrects")
+        .prefetch_related("lines")
         .order_by("pk")
     )
     ready: dict[tuple[int, str], list[Invoice]] = {}
@@ -111,7 +113,7 @@ def _prepare(draft: Invoice) -> None:
     codes = missing_mentions(
         draft.seller,
         draft.buyer,
-        lines=draft.lines.count(),
+        lines=len(draft.lines.all()),
         doc_type=draft.doc_type,
         corrects=draft.corrects.number if draft.corrects else None,
         due_date_set=True,
@@ -154,16 +156,44 @@ def _number_group(group: list[Invoice], *, doc_type: str, actor: str) -> list[In
         )
     head = chain_head_lock(company)
     issued_at = clock.now()
+    events = []
     for draft in group:
         counter.last_value += 1
         _freeze(draft, series, year, counter.last_value, today, issued_at, actor, head)
+        events.append(
+            audit_event_build(
+                company=company,
+                actor=actor,
+                action=f"{draft.doc_type}.issued",
+                object_type="invoice",
+                object_id=draft.pk,
+                data={
+                    "number": draft.number,
+                    "total": draft.total_gross,
+                    "hash": draft.content_hash,
+                },
+                head=head,
+            )
+        )
+    # Still drafts in the database: this UPDATE is the draft → issued transition of the
+    # whole block (rows locked above; Invoice.save()'s guard is for other callers).
+    Invoice.objects.bulk_update(group, FROZEN_FIELDS)
+    AuditEvent.objects.bulk_create(events)
     counter.last_issue_date = today
     counter.save(update_fields=["last_value", "last_issue_date"])
-    head.save(update_fields=["last_document_hash", "documents"])
+    head.save(update_fields=["last_document_hash", "documents", "last_event_hash"])
     for draft in group:
         if draft.corrects_id:
             settlement_refresh(draft.corrects_id)
     return group
+
+
+# What issuing writes; every one of them is then frozen by the database guards.
+FROZEN_FIELDS = [
+    "status", "series", "sequence", "series_year", "number", "issue_date", "payment_terms_days",
+    "due_date", "issued_at", "issued_by", "chain_index", "previous_hash", "content_hash",
+    "seller", "buyer",
+]  # fmt: skip
 
 
 def _freeze(
@@ -197,15 +227,3 @@ def _freeze(
     draft.previous_hash = head.last_document_hash
     draft.content_hash = chain_hash(head.last_document_hash, document_content(draft))
     head.last_document_hash = draft.content_hash
-    # Still a draft in the database: this save is the draft → issued transition (the row
-    # was locked above, so Invoice.save()'s extra status read is skipped).
-    super(Invoice, draft).save()
-    audit_record(
-        company=draft.company,
-        actor=actor,
-        action="credit_note.issued" if is_credit else "invoice.issued",
-        object_type="invoice",
-        object_id=draft.pk,
-        data={"number": draft.number, "total": draft.total_gross, "hash": draft.content_hash},
-        head=head,
-    )

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
 from django.db.models import Sum
 
-from facturier.billing.models import BilledPeriod, Subscription, UsageRecord
+from facturier.billing.models import Subscription, UsageRecord
 from facturier.billing.services.drafts import LineData
 from facturier.core import recurrence as rec
 from facturier.core import subscription_lines as sl
@@ -40,12 +40,16 @@ def plan_lines(sub: Subscription) -> list[sl.PlanLine]:
     ]
 
 
-def plan_changes(sub: Subscription, *, pending_only: bool = False) -> list[sl.Change]:
+def plan_changes(
+    sub: Subscription, *, pending_only: bool = False, consumed: Collection[int] = ()
+) -> list[sl.Change]:
+    """The subscription's changes; `pending_only`: those not yet reflected on an invoice
+    (neither in the database nor in `consumed`, the ones this run already reflected)."""
     return [
         sl.Change(c.line_id, c.effective, c.quantity, c.unit_price, c.pk)
         for line in sub.lines.all()
         for c in line.changes.all()
-        if not (pending_only and c.adjusted_on_id)
+        if not (pending_only and (c.adjusted_on_id or c.pk in consumed))
     ]
 
 
@@ -77,6 +81,7 @@ def period_invoice(
     *,
     billed: Sequence[rec.Period],
     usage: dict[int, Decimal] | None = None,
+    consumed: set[int] | None = None,
 ) -> PeriodInvoice:
     """Lines for `period`: fixed lines (split and prorated at changes), metered usage, and
     adjustments for changes that fell inside periods already billed."""
@@ -86,7 +91,11 @@ def period_invoice(
     changes = plan_changes(sub)
     metered = _metered_period(schedule, period)
     drafts = sl.period_lines(plan, changes, period, usage=usage, metered_period=metered)
-    adjustments = sl.adjustment_lines(plan, plan_changes(sub, pending_only=True), billed)
+    pending = plan_changes(sub, pending_only=True, consumed=consumed or ())
+    adjustments = sl.adjustment_lines(plan, pending, billed)
+    if consumed is not None:
+        # Reflected on this invoice (split or adjusted): a later period must not adjust again.
+        consumed.update(c.change_id for c in pending if c.effective <= period.end)
     lines = []
     for draft in [*drafts, *adjustments]:
         source = subscription_lines[draft.key]
@@ -127,7 +136,9 @@ def period_invoice(
 
 
 def billed_periods(sub: Subscription) -> list[rec.Period]:
+    """Periods already invoiced (or drafted) — from the prefetch when the caller made one."""
     return [
         rec.Period(p.index, p.start, p.end)
-        for p in BilledPeriod.objects.filter(subscription=sub, outcome__in=["invoiced", "drafted"])
+        for p in sub.billed_periods.all()
+        if p.outcome in ("invoiced", "drafted")
     ]

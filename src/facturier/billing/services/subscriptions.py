@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -27,13 +28,16 @@ from facturier.billing.services.audit import audit_record
 from facturier.billing.services.errors import InvalidInput, NotAllowed
 from facturier.core import recurrence as rec
 from facturier.core import vat
-from facturier.core.billing_plan import PauseWindow
+from facturier.core.billing_plan import PauseWindow, periods_for_invoices
 from facturier.core.units import check_unit
 
 
 def schedule_of(sub: Subscription) -> rec.Schedule:
-    """The subscription's schedule as `core` computes it."""
-    return rec.Schedule(
+    """The subscription's schedule as `core` computes it.
+
+    "After N invoices" counts invoices, not periods: periods skipped by a pause push the end.
+    """
+    schedule = rec.Schedule(
         anchor=sub.anchor,
         frequency=rec.Frequency(
             rec.Unit(sub.frequency_unit),
@@ -50,6 +54,11 @@ def schedule_of(sub: Subscription) -> rec.Schedule:
         timing=sub.timing,  # type: ignore[arg-type]
         days_before=sub.days_before,
     )
+    if sub.end_kind == "count" and sub.end_count and sub.pk is not None:
+        unbounded = dataclasses.replace(schedule, end=rec.EndRule())
+        count = periods_for_invoices(unbounded, sub.end_count, pauses_of(sub))
+        schedule = dataclasses.replace(schedule, end=rec.EndRule(kind="count", count=count))
+    return schedule
 
 
 def pauses_of(sub: Subscription) -> list[PauseWindow]:
@@ -58,8 +67,16 @@ def pauses_of(sub: Subscription) -> list[PauseWindow]:
 
 def next_billing_refresh(sub: Subscription) -> None:
     """Recompute the cached next billing date (and finish an exhausted subscription)."""
-    schedule = schedule_of(sub)
     handled = set(sub.billed_periods.values_list("start", flat=True))
+    sub.next_billing_date, sub.status = next_billing(sub, handled)
+    sub.save(update_fields=["next_billing_date", "status"])
+
+
+def next_billing(sub: Subscription, handled: set[date]) -> tuple[date | None, str]:
+    """(next billing date, status) given the starts of the periods already handled: the
+    billing date of the first period neither handled, paused nor cancelled; an exhausted
+    subscription is finished (or cancelled)."""
+    schedule = schedule_of(sub)
     pauses = pauses_of(sub)
     nxt = None
     horizon = max([*handled, sub.anchor]) + rec.ONE_DAY * 3700
@@ -70,12 +87,10 @@ def next_billing_refresh(sub: Subscription) -> None:
             continue
         nxt = rec.billing_date(schedule, period)
         break
-    sub.next_billing_date = nxt
-    if nxt is None and sub.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED):
-        sub.status = (
-            SubscriptionStatus.CANCELLED if sub.cancelled_from else SubscriptionStatus.FINISHED
-        )
-    sub.save(update_fields=["next_billing_date", "status"])
+    status = sub.status
+    if nxt is None and status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED):
+        status = SubscriptionStatus.CANCELLED if sub.cancelled_from else SubscriptionStatus.FINISHED
+    return nxt, status
 
 
 @dataclass(frozen=True)
