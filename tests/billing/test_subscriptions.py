@@ -130,3 +130,19 @@ def test_change_adjusted_once_when_catching_up_several_periods(customer):
     assert may.lines.count() == 2  # May + the April adjustment
     assert june.lines.count() == 1
     assert june.total_net == D("50.00")
+
+
+def test_cancel_now_with_prorated_credit_note(customer):
+    sub = make(customer, anchor=date(2026, 4, 1))  # 3 × 10 € per month, in advance
+    with at(date(2026, 4, 1)):
+        billing_run()
+    with at(date(2026, 4, 21)):
+        subscription_cancel(sub, actor="t", at_period_end=False, credit=True)
+    april = Invoice.objects.get(doc_type="invoice")
+    note = Invoice.objects.get(doc_type="credit_note")
+    assert note.corrects_id == april.pk
+    assert note.total_net == D("10.00")  # 10 of 30 days of 30 €
+    april.refresh_from_db()
+    assert april.balance == april.total_gross - note.total_gross
+    sub.refresh_from_db()
+    assert (sub.status, sub.cancelled_from) == ("cancelled", date(2026, 4, 21))

@@ -248,10 +248,16 @@ def subscription_resume(sub: Subscription, *, on: date, actor: str) -> Subscript
 
 @transaction.atomic
 def subscription_cancel(
-    sub: Subscription, *, actor: str, at_period_end: bool = True, on: date | None = None
+    sub: Subscription,
+    *,
+    actor: str,
+    at_period_end: bool = True,
+    on: date | None = None,
+    credit: bool = False,
 ) -> Subscription:
-    """Cancel: no period starting after the current one (at period end) or after `on`
-    (cancel now) is billed. Refunds of a billed period are a credit note by hand."""
+    """Cancel: nothing is billed after the current period (at period end) or from `on`
+    (cancel now, default today). With `credit`, cancelling now also issues a credit note
+    for the days already invoiced from `on` on, prorated by days."""
     sub = _locked(sub)
     if sub.status in (SubscriptionStatus.CANCELLED, SubscriptionStatus.FINISHED):
         return sub  # already done: a retry is harmless
@@ -265,11 +271,48 @@ def subscription_cancel(
     sub.cancelled_from = cut
     sub.save(update_fields=["cancelled_from"])
     next_billing_refresh(sub)
+    if credit and not at_period_end:
+        _credit_unused(sub, cut, actor)
     audit_record(
         company=sub.company, actor=actor, action="subscription.cancelled",
         object_type="subscription", object_id=sub.pk, data={"from": cut},
     )  # fmt: skip
     return sub
+
+
+def _credit_unused(sub: Subscription, cut: date, actor: str) -> None:
+    """One credit note per invoice that billed service from `cut` on, for those days."""
+    from facturier.billing.services.credit_notes import credit_note_create
+    from facturier.billing.services.drafts import LineData
+
+    billed = BilledPeriod.objects.filter(
+        subscription=sub, outcome="invoiced", end__gte=cut, invoice__status="issued"
+    ).select_related("invoice")
+    for period in billed:
+        invoice = period.invoice
+        assert invoice is not None  # outcome "invoiced" always has one
+        lines = []
+        for line in invoice.lines.order_by("position"):
+            start, end = line.period_start or period.start, line.period_end or period.end
+            unused = (end - max(start, cut)).days + 1
+            if unused <= 0 or line.quantity <= 0:
+                continue
+            days = (end - start).days + 1
+            lines.append(
+                LineData(
+                    description=f"{line.description} ({unused}/{days} j non consommés)",
+                    quantity=line.quantity,
+                    unit_price=(line.unit_price * unused / days).quantize(Decimal("0.000001")),
+                    vat_code=line.vat_code,
+                    unit_code=line.unit_code,
+                    discount_percent=line.discount_percent,
+                    kind=line.kind,
+                    period_start=max(start, cut),
+                    period_end=end,
+                )
+            )
+        if lines:
+            credit_note_create(invoice, actor=actor, lines=lines, reason="Résiliation")
 
 
 @transaction.atomic

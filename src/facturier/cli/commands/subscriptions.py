@@ -155,16 +155,21 @@ def resume(sub_id: int, on: date, company_ref: str | None) -> None:
 @subscriptions.command("cancel")
 @click.argument("sub_id", type=int)
 @click.option("--now", "now_", is_flag=True, help="Stop now instead of at the period end.")
+@click.option("--credit", is_flag=True, help="With --now: credit the days already invoiced.")
 @company_option
 @friendly_errors
-def cancel(sub_id: int, now_: bool, company_ref: str | None) -> None:
-    """Cancel at the end of the current period (or now)."""
+def cancel(sub_id: int, now_: bool, credit: bool, company_ref: str | None) -> None:
+    """Cancel at the end of the current period (or now, optionally crediting the days
+    already invoiced)."""
     from facturier.billing.services.subscriptions import subscription_cancel
 
+    if credit and not now_:
+        raise click.UsageError("--credit goes with --now")
     sub = subscription_cancel(
         _sub(resolve_company(company_ref), sub_id),
         actor=actor(),
         at_period_end=not now_,
+        credit=credit,
     )
     cut = format_date(sub.cancelled_from) if sub.cancelled_from else "-"
     click.echo(f"Cancelled: nothing billed from {cut} on.")
