@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import OperationalError, close_old_connections
+
 from facturier.billing import clock
 from facturier.billing.models import Company
 from facturier.billing.services.billing_run import billing_run, subscriptions_due
@@ -72,6 +74,20 @@ def _zone(name: str) -> Any:
 
 JOBS: list[Callable[[Worker], int]] = [Worker.bill_due_companies, Worker.deliver_outbox]
 
+# After a database error (SQLite busy beyond its timeout, a PostgreSQL failover…) the job is
+# retried after this pause; its transaction rolled back, so nothing is half done.
+RETRY_PAUSE_S = 1.0
+
+
+def _attempt(job: Callable[[Worker], int], worker: Worker) -> int:
+    try:
+        return job(worker)
+    except OperationalError as exc:
+        log.warning("worker %s: %s failed (%s); retrying", worker.name, job.__name__, exc)
+        close_old_connections()
+        worker.stop.wait(RETRY_PAUSE_S)
+        return 1  # not idle: the work is still there
+
 
 def run_worker(*, until_idle: bool = False, tick: float = 30.0) -> int:
     """Loop until stopped (or idle with `until_idle`); returns the units of work done."""
@@ -86,7 +102,7 @@ def run_worker(*, until_idle: bool = False, tick: float = 30.0) -> int:
     total = 0
     try:
         while not stop.is_set():
-            done = sum(job(worker) for job in JOBS)
+            done = sum(_attempt(job, worker) for job in JOBS)
             total += done
             if until_idle and done == 0:
                 break

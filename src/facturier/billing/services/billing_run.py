@@ -11,6 +11,7 @@ the next run finds the same periods due and bills them.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -79,9 +80,14 @@ class _DryRunRollback(Exception):
     pass
 
 
+# A paused subscription still bills the periods before its pause (and has no next date
+# once only paused periods are left), so both statuses are looked at.
+_BILLABLE = [SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED]
+
+
 def subscriptions_due(company: Company, today: date) -> int:
     return Subscription.objects.filter(
-        company=company, status=SubscriptionStatus.ACTIVE, next_billing_date__lte=today
+        company=company, status__in=_BILLABLE, next_billing_date__lte=today
     ).count()
 
 
@@ -100,50 +106,71 @@ def billing_run(
     `dry_run` does all the work in a transaction that is rolled back: the summary shows what
     would be issued, and nothing changes. `progress` is called with the number of
     subscriptions handled after each batch; `should_stop` is checked between batches.
+    Every run but a dry run is recorded, even one that found nothing to do.
     """
-    summary = RunSummary()
-    run = None
-    if not dry_run:
-        run = BillingRun.objects.create(
-            company=company, as_of=as_of, started_at=clock.now(), worker=worker
-        )
-        summary.run_id = run.pk
+    run = _Run(as_of=as_of, company=company, dry_run=dry_run, worker=worker)
+    run.ledger()
     companies = [company] if company else list(Company.objects.order_by("pk"))
     for each in companies:
         today = as_of or clock.company_today(each)
-        with contextlib.suppress(_DryRunRollback):
-            _run_company(each, today, summary, run, dry_run, batch_size, progress, should_stop)
-    if run is not None:
+        with contextlib.suppress(_DryRunRollback), transaction.atomic() if dry_run else _NoOp():
+            _run_company(each, today, run, batch_size, progress, should_stop)
+            if dry_run:
+                raise _DryRunRollback
+    run.finish()
+    return run.summary
+
+
+@dataclass
+class _Run:
+    """A run in progress and its BillingRun row (none for a dry run)."""
+
+    as_of: date | None
+    company: Company | None
+    dry_run: bool
+    worker: str
+    summary: RunSummary = field(default_factory=RunSummary)
+    record: BillingRun | None = None
+
+    def ledger(self) -> BillingRun | None:
+        if self.record is None and not self.dry_run:
+            self.record = BillingRun.objects.create(
+                company=self.company, as_of=self.as_of, started_at=clock.now(), worker=self.worker
+            )
+            self.summary.run_id = self.record.pk
+        return self.record
+
+    def finish(self) -> None:
+        if self.record is None:
+            return
         for name in ("due", "issued", "drafted", "skipped", "failed"):
-            setattr(run, name, getattr(summary, name))
-        run.finished_at = clock.now()
-        run.save()
-    return summary
+            setattr(self.record, name, getattr(self.summary, name))
+        self.record.finished_at = clock.now()
+        self.record.save()
 
 
 def _run_company(
     company: Company,
     today: date,
-    summary: RunSummary,
-    run: BillingRun | None,
-    dry_run: bool,
+    run: _Run,
     batch_size: int,
     progress: Callable[[int], None] | None,
     should_stop: Callable[[], bool],
 ) -> None:
     last_pk = 0
-    with transaction.atomic() if dry_run else _NoOp():
-        while not should_stop():
-            with transaction.atomic():
-                batch = _claim(company, today, last_pk, batch_size)
-                if not batch:
-                    break
-                last_pk = batch[-1].pk
-                _bill_batch(company, batch, today, summary, run)
-            if progress:
-                progress(len(batch))
-        if dry_run:
-            raise _DryRunRollback
+    while not should_stop():
+        with transaction.atomic():
+            batch = _claim(company, today, last_pk, batch_size)
+            if not batch:
+                return
+            last_pk = batch[-1].pk
+            _bill_batch(company, batch, today, run.summary, run.ledger())
+        if progress:
+            progress(len(batch))
+        if connection.vendor == "sqlite" and not run.dry_run:
+            # SQLite has one writer: let another process (a web request, another worker)
+            # take the lock between batches instead of starving on its busy timeout.
+            time.sleep(0.005)
 
 
 class _NoOp:
@@ -157,7 +184,7 @@ class _NoOp:
 def _claim(company: Company, today: date, after_pk: int, size: int) -> list[Subscription]:
     qs = Subscription.objects.filter(
         company=company,
-        status=SubscriptionStatus.ACTIVE,
+        status__in=_BILLABLE,
         next_billing_date__lte=today,
         pk__gt=after_pk,
     ).order_by("pk")

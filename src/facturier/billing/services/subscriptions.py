@@ -74,23 +74,31 @@ def next_billing_refresh(sub: Subscription) -> None:
 
 def next_billing(sub: Subscription, handled: set[date]) -> tuple[date | None, str]:
     """(next billing date, status) given the starts of the periods already handled: the
-    billing date of the first period neither handled, paused nor cancelled; an exhausted
-    subscription is finished (or cancelled)."""
+    billing date of the first period neither handled, paused nor cancelled.
+
+    A subscription whose schedule (or cancellation) is used up is finished (or cancelled);
+    one that waits behind a pause "until resumed" stays paused, with no next date."""
     schedule = schedule_of(sub)
     pauses = pauses_of(sub)
-    nxt = None
+    open_pause = next((p for p in pauses if p.end is None), None)
+    status = sub.status
     horizon = max([*handled, sub.anchor]) + rec.ONE_DAY * 3700
     for period in rec.periods(schedule, until=horizon):
         if sub.cancelled_from and period.start >= sub.cancelled_from:
             break
-        if period.start in handled or any(p.covers(period.start) for p in pauses):
+        if period.start in handled:
             continue
-        nxt = rec.billing_date(schedule, period)
-        break
-    status = sub.status
-    if nxt is None and status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED):
+        if open_pause is not None and period.start >= open_pause.start:
+            # Nothing more until resumed — or ever, once cancelled while paused.
+            if sub.cancelled_from:
+                return None, SubscriptionStatus.CANCELLED
+            return None, SubscriptionStatus.PAUSED
+        if any(p.covers(period.start) for p in pauses):
+            continue
+        return rec.billing_date(schedule, period), status
+    if status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED):
         status = SubscriptionStatus.CANCELLED if sub.cancelled_from else SubscriptionStatus.FINISHED
-    return nxt, status
+    return None, status
 
 
 @dataclass(frozen=True)
@@ -209,14 +217,15 @@ def subscription_pause(
     sub = _locked(sub)
     if sub.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED):
         raise NotAllowed(f"a {sub.status} subscription cannot be paused")
+    if sub.pauses.filter(end__isnull=True).exists():
+        raise NotAllowed("the subscription is already paused until resumed")
     if end is not None and end < start:
         raise InvalidInput("the pause ends before it starts", field="end")
     if sub.billed_periods.filter(start__gte=start).exclude(outcome="skipped").exists():
         raise NotAllowed("periods from that date are already billed", field="start")
     SubscriptionPause.objects.create(subscription=sub, start=start, end=end)
-    if end is None:
-        sub.status = SubscriptionStatus.PAUSED
-        sub.save(update_fields=["status"])
+    # Status follows: "paused" once nothing more is billed until resumed (periods before
+    # the pause start are still billed on their dates).
     next_billing_refresh(sub)
     audit_record(
         company=sub.company, actor=actor, action="subscription.paused",
@@ -234,10 +243,11 @@ def subscription_resume(sub: Subscription, *, on: date, actor: str) -> Subscript
         raise NotAllowed("the subscription is not paused")
     if on <= pause.start:
         raise InvalidInput("resume after the pause started", field="on")
+    if sub.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED):
+        raise NotAllowed(f"a {sub.status} subscription cannot be resumed")
     pause.end = on - rec.ONE_DAY
     pause.save(update_fields=["end"])
     sub.status = SubscriptionStatus.ACTIVE
-    sub.save(update_fields=["status"])
     next_billing_refresh(sub)
     audit_record(
         company=sub.company, actor=actor, action="subscription.resumed",
