@@ -45,7 +45,7 @@ def test_company_needs_capital_for_its_form(db):
 
 
 def test_company_vat_number_required_unless_franchise(db):
-    with pytest.raises(InvalidInput, match="VAT"):
+    with pytest.raises(InvalidInput, match="TVA"):
         company_create(**{**COMPANY_FIELDS, "vat_number": ""})
     company = company_create(**{**COMPANY_FIELDS, "vat_number": "", "vat_regime": "franchise"})
     assert company.series.count() == 2

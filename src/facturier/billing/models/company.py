@@ -116,7 +116,9 @@ class Company(models.Model):
         if self.vat_regime == VatRegime.NORMAL and not self.vat_number:
             errors["vat_number"] = str(_("A VAT-registered company needs its VAT number."))
         if self.vat_regime == VatRegime.FRANCHISE and self.vat_on_debits:
-            errors["vat_on_debits"] = str(_("A company under franchise en base charges no VAT."))
+            errors["vat_on_debits"] = str(
+                _("A company under franchise en base cannot opt for VAT on debits.")
+            )
         if errors:
             raise ValidationError(errors)
 

@@ -105,7 +105,7 @@ class Invoice(models.Model):
     # --- state beside the document (MUTABLE_FIELDS) ---
     settled_amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
     settlement = models.CharField(
-        _("payment"), max_length=10, choices=Settlement.choices, default=Settlement.OPEN
+        _("payment status"), max_length=10, choices=Settlement.choices, default=Settlement.OPEN
     )
     disputed = models.BooleanField(_("disputed"), default=False)
 

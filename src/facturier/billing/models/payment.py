@@ -22,7 +22,7 @@ class PaymentMethod(models.TextChoices):
 class Payment(models.Model):
     company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="payments")
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="payments")
-    received_on = models.DateField(_("date"))
+    received_on = models.DateField(_("received on"))
     amount = models.DecimalField(_("amount"), max_digits=14, decimal_places=2)
     currency = models.CharField(max_length=3, default="EUR")
     method = models.CharField(_("method"), max_length=12, choices=PaymentMethod.choices)

@@ -36,7 +36,9 @@ class MissingMentions(NotAllowed):
 def from_validation_error(exc: ValidationError) -> InvalidInput:
     """One readable message from a model's full_clean() errors, naming each field."""
     if hasattr(exc, "message_dict"):
-        parts = [f"{f}: {' '.join(m)}" for f, m in exc.message_dict.items()]
-        first = next(iter(exc.message_dict), None)
-        return InvalidInput("; ".join(parts), field=None if first == "__all__" else first)
+        items = [(f, " ".join(m)) for f, m in exc.message_dict.items()]
+        first, first_text = items[0]
+        # The first field is the error's `field` (printed as its prefix); others follow.
+        rest = "".join(f"; {f}: {text}" for f, text in items[1:])
+        return InvalidInput(first_text + rest, field=None if first == "__all__" else first)
     return InvalidInput(" ".join(exc.messages))

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Sum
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from facturier.billing import clock
@@ -35,6 +36,11 @@ from facturier.billing.snapshots import buyer_snapshot, document_content, seller
 from facturier.core import numbering
 from facturier.core.hashing import chain_hash
 from facturier.core.mentions import missing_mentions
+from facturier.core.money import format_amount, format_date
+
+
+def _lang() -> str:
+    return get_language() or "fr"
 
 
 def mention_label(code: str) -> str:
@@ -127,10 +133,10 @@ def _prepare(draft: Invoice) -> None:
 
 def _check_creditable(note: Invoice) -> None:
     if note.corrects_id is None:
-        raise NotAllowed(_("A credit note corrects an issued invoice."))
+        raise NotAllowed(_("A credit note must correct an issued invoice."))
     original = Invoice.objects.select_for_update().get(pk=note.corrects_id)
     if not original.is_issued or original.doc_type != DocType.INVOICE:
-        raise NotAllowed(_("A credit note corrects an issued invoice."))
+        raise NotAllowed(_("A credit note must correct an issued invoice."))
     credited = Invoice.objects.filter(corrects=original, status=InvoiceStatus.ISSUED).aggregate(
         total=Sum("total_gross")
     )["total"] or Decimal(0)
@@ -138,7 +144,10 @@ def _check_creditable(note: Invoice) -> None:
         remaining = original.total_gross - credited
         raise NotAllowed(
             _("The credit note exceeds what remains to credit on %(n)s (%(r)s).")
-            % {"n": original.number, "r": remaining}
+            % {
+                "n": original.number,
+                "r": format_amount(remaining, original.currency, locale=_lang()),
+            }
         )
 
 
@@ -152,7 +161,7 @@ def _number_group(group: list[Invoice], *, doc_type: str, actor: str) -> list[In
     if counter.last_issue_date and counter.last_issue_date > today:
         raise NotAllowed(
             _("The series was last used on %(d)s, after today: is the clock wrong?")
-            % {"d": counter.last_issue_date}
+            % {"d": format_date(counter.last_issue_date, locale=_lang())}
         )
     head = chain_head_lock(company)
     issued_at = clock.now()
