@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from facturier.billing.services import (
     invoice_create,
     product_create,
 )
+from tests.processes import Children
 
 COMPANY_FIELDS: dict[str, Any] = {
     "legal_name": "Atelier Test",
@@ -125,3 +127,13 @@ def _flush_past_the_guards() -> Any:
     ops_class.execute_sql_flush = flush
     yield
     ops_class.execute_sql_flush = original
+
+
+@pytest.fixture
+def children(tmp_path: Path) -> Iterator[Children]:
+    """Child processes on the test database, killed at the end of the test."""
+    kids = Children(tmp_path)
+    try:
+        yield kids
+    finally:
+        kids.kill_all()

@@ -10,22 +10,20 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from facturier.billing.models import Company, Invoice, InvoiceStatus
 from facturier.billing.services import audit_verify, invoice_issue
+from tests.processes import Children
 
 ISSUER = Path(__file__).with_name("_issuer.py")
 WORKERS = 8
@@ -33,93 +31,8 @@ DRAFTS_PER_WORKER = 25
 NUMBER = re.compile(r"^F(\d{4})-(\d{5})$")
 
 
-# -- child processes ------------------------------------------------------------------------
-
-
-def child_env() -> dict[str, str]:
-    """The environment that points a child process at this test database."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        url = "sqlite:///" + str(Path(db["NAME"]).resolve())  # sqlite:////abs/path
-    elif connection.vendor == "postgresql":
-        user = quote(db["USER"] or "", safe="")
-        if db["PASSWORD"]:
-            user += ":" + quote(db["PASSWORD"], safe="")
-        host = quote(db["HOST"] or "localhost", safe="")
-        port = f":{db['PORT']}" if db["PORT"] else ""
-        url = f"postgres://{user}@{host}{port}/{quote(db['NAME'], safe='')}"
-    else:
-        pytest.skip(f"no child-process URL for {connection.vendor}")
-    return {
-        **os.environ,
-        "DATABASE_URL": url,
-        "FACTURIER_DATA_DIR": str(settings.DATA_DIR),
-        "DJANGO_SETTINGS_MODULE": "facturier.settings",
-        "FACTURIER_DB_CONN_MAX_AGE": "0",
-    }
-
-
-class Children:
-    """Child processes running _issuer.py, their output in files (no pipe to fill up)."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.env = child_env()
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-
-    def start(self, name: str, **orders: Any) -> subprocess.Popen[bytes]:
-        out = (self.workdir / f"{name}.out").open("wb")
-        err = (self.workdir / f"{name}.err").open("wb")
-        with out, err:
-            proc = subprocess.Popen(
-                [sys.executable, str(ISSUER), json.dumps(orders)],
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-            )
-        self.procs[name] = proc
-        return proc
-
-    def stderr(self, name: str) -> str:
-        return (self.workdir / f"{name}.err").read_text(errors="replace")
-
-    def report(self) -> str:
-        return "\n".join(
-            f"--- {name}: exit {proc.returncode}\n{self.stderr(name)}"
-            for name, proc in self.procs.items()
-        )
-
-    def wait_for(self, paths: list[Path], timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while not all(p.exists() for p in paths):
-            dead = {n: p.returncode for n, p in self.procs.items() if p.poll() is not None}
-            assert not dead, f"a child died early: {dead}\n{self.report()}"
-            assert time.monotonic() < deadline, f"children too slow to start\n{self.report()}"
-            time.sleep(0.01)
-
-    def wait_all(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        for proc in self.procs.values():
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pytest.fail(f"a child did not finish in {timeout} s\n{self.report()}")
-
-    def kill_all(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-
-
-@pytest.fixture
-def children(tmp_path: Path) -> Iterator[Children]:
-    kids = Children(tmp_path)
-    try:
-        yield kids
-    finally:
-        kids.kill_all()
+def start_issuer(children: Children, name: str, **orders: Any) -> subprocess.Popen[bytes]:
+    return children.start(name, [sys.executable, str(ISSUER), json.dumps(orders)])
 
 
 # -- the invariants -------------------------------------------------------------------------
@@ -170,7 +83,8 @@ def test_concurrent_workers_issue_gapless_numbers(
     ready = [tmp_path / f"ready-{k}" for k in range(WORKERS)]
     results = [tmp_path / f"result-{k}.json" for k in range(WORKERS)]
     for k in range(WORKERS):
-        children.start(
+        start_issuer(
+            children,
             f"worker-{k}",
             mode="issue",
             ids=drafts[k::WORKERS],  # interleaved: batches hold non-adjacent drafts
@@ -214,7 +128,7 @@ def test_worker_killed_while_holding_the_series_lock_leaves_no_gap(
     waiting = make_draft().pk
     marker = tmp_path / "holding"
 
-    holder = children.start("holder", mode="hold", ids=doomed, marker=str(marker), sleep=60)
+    holder = start_issuer(children, "holder", mode="hold", ids=doomed, marker=str(marker), sleep=60)
     children.wait_for([marker], timeout=30)
     taken = json.loads(marker.read_text())
     assert [n[-5:] for n in taken] == ["00003", "00004", "00005"], taken
@@ -223,7 +137,8 @@ def test_worker_killed_while_holding_the_series_lock_leaves_no_gap(
     assert not Invoice.objects.filter(company=company, sequence__gt=2).exists()
 
     # A second worker wants a number now: it queues behind the lock.
-    waiter = children.start(
+    waiter = start_issuer(
+        children,
         "waiter",
         mode="issue",
         ids=[waiting],
