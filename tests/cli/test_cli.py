@@ -103,3 +103,50 @@ def test_demo_load_is_idempotent(db):
     listing = json.loads(run("invoices", "list", "--json").output)
     assert sum(r["status"] == "issued" for r in listing) == 4
     assert run("audit", "verify").exit_code == 0
+
+
+def test_subscription_create_run_and_forecast(customer):
+    created = run(
+        "subscriptions", "create", "--customer", customer.code, "--name", "Ménage",
+        "--line", "Ménage;1;90", "--every", "semi_monthly", "--days", "5,20",
+        "--start", "05/12/2026", "--service-start", "01/12/2026",
+    )  # fmt: skip
+    assert created.exit_code == 0, created.output
+    assert "next billing date 01/12/2026" in created.output
+    dry = run("billing", "run", "--as-of", "01/12/2026", "--dry-run")
+    assert "would issue 1" in dry.output
+    real = run("billing", "run", "--as-of", "05/12/2026")
+    assert real.exit_code == 0
+    assert "Issued 2" in real.output  # the stub 01–04/12 then 05–19/12
+    assert "Issued 0" in run("billing", "run", "--as-of", "05/12/2026").output
+
+
+def test_billing_run_exit_1_on_failure(customer):
+    run(
+        "subscriptions", "create", "--customer", customer.code, "--name", "X",
+        "--line", "X;1;10", "--start", "01/12/2026",
+    )  # fmt: skip
+    type(customer).objects.filter(pk=customer.pk).update(siren="")
+    result = CliRunner().invoke(cli, ["billing", "run", "--as-of", "01/12/2026"])
+    assert result.exit_code == 1
+    assert "failed 1" in result.output
+    assert "SIREN" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--line", "X;1;abc"], "not a number"), (["--line", "X"], "expected"),
+     (["--line", "X;1;1", "--days", "1"], "two days"),
+     (["--line", "X;1;1", "--every", "semi_monthly", "--days", "20,5"], "")],
+)  # fmt: skip
+def test_subscription_create_refusals(customer, args, message):
+    from facturier.billing.models import Subscription
+
+    result = run(
+        "subscriptions", "create", "--customer", customer.code, "--name", "X",
+        "--start", "01/12/2026", *args,
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not Subscription.objects.exists()

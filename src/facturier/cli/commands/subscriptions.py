@@ -91,6 +91,18 @@ def _parse_line(spec: str) -> SubscriptionLineData:
 @click.option("--preset", type=click.Choice(sorted(PRESETS)), help="Overrides --every/--interval.")
 @click.option("--start", "anchor", type=DATE, required=True, help="First period start.")
 @click.option("--arrears", is_flag=True, help="Bill after each period (default: in advance).")
+@click.option(
+    "--days-before",
+    type=click.IntRange(0, 60),
+    default=0,
+    help="In advance: bill N days before each period.",
+)
+@click.option(
+    "--days", "semi_days", metavar="D1,D2", help="Twice a month: the two days (default 1,15)."
+)
+@click.option(
+    "--service-start", type=DATE, help="Service start before --start: a prorated first period."
+)
 @click.option("--count", type=click.IntRange(1), help="End after this many invoices.")
 @click.option("--until", type=DATE, help="Last day of service.")
 @click.option("--review", is_flag=True, help="Keep each invoice as a draft for review.")
@@ -98,8 +110,9 @@ def _parse_line(spec: str) -> SubscriptionLineData:
 @friendly_errors
 def create(
     customer_ref: str, name: str, lines: tuple[str, ...], every: str, interval: int,
-    preset: str | None, anchor: date, arrears: bool, count: int | None, until: date | None,
-    review: bool, company_ref: str | None,
+    preset: str | None, anchor: date, arrears: bool, days_before: int, semi_days: str | None,
+    service_start: date | None, count: int | None, until: date | None, review: bool,
+    company_ref: str | None,
 ) -> None:  # fmt: skip
     """Create a recurring invoice; the billing run issues it from then on."""
     from facturier.billing.services.subscriptions import subscription_create
@@ -110,11 +123,19 @@ def create(
         freq = PRESETS[preset]
         every, interval = str(freq.unit), freq.interval
     end_kind = "count" if count else "until" if until else "never"
+    extra = {}
+    if semi_days:
+        try:
+            day1, day2 = (int(x) for x in semi_days.split(","))
+        except ValueError as exc:
+            raise click.BadParameter("expected two days, e.g. 1,15", param_hint="--days") from exc
+        extra = {"semi_monthly_day1": day1, "semi_monthly_day2": day2}
     sub = subscription_create(
         customer=customer, name=name, lines=[_parse_line(x) for x in lines],
         frequency_unit=every, interval=interval, anchor=anchor, actor=actor(),
         timing="arrears" if arrears else "advance", end_kind=end_kind, end_count=count,
-        end_date=until, review_before_issue=review,
+        end_date=until, review_before_issue=review, days_before=days_before,
+        start=service_start, **extra,
     )  # fmt: skip
     nxt = format_date(sub.next_billing_date) if sub.next_billing_date else "-"
     click.echo(f"Subscription {sub.pk} created; next billing date {nxt}.")
