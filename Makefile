@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export DJANGO_SETTINGS_MODULE := facturier.settings
+CODE   := $(wildcard src tests bench)
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-dev setup run serve test lint format clean
@@ -42,14 +43,14 @@ test: install-dev  ## the whole test suite (SQLite, or PostgreSQL when DATABASE_
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-dev  ## ruff, ruff format --check, mypy, import contracts
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 format: install-dev  ## rewrite the code with ruff's formatter and autofixes
-	$(BIN)/ruff check --fix src tests bench
-	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix $(CODE)
+	$(BIN)/ruff format $(CODE)
 
 clean:  ## remove the virtual environment and the embedded database
 	rm -rf $(VENV) var
