@@ -20,6 +20,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from facturier.billing import clock
+from facturier.billing.bulk import rows_update
 from facturier.billing.models import (
     BilledPeriod,
     BillingRun,
@@ -358,7 +359,7 @@ def _advance(batch: list[Subscription], writes: list[_Write]) -> None:
         if (nxt, status) != (sub.next_billing_date, sub.status):
             sub.next_billing_date, sub.status = nxt, status
             changed.append(sub)
-    Subscription.objects.bulk_update(changed, ["next_billing_date", "status"])
+    rows_update(changed, ["next_billing_date", "status"])
 
 
 def _failed(sub: Subscription, reason: str) -> Outcome:

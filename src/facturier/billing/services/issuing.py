@@ -20,6 +20,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from facturier.billing import clock
+from facturier.billing.bulk import rows_update
 from facturier.billing.models import (
     AuditEvent,
     ChainHead,
@@ -186,7 +187,7 @@ def _number_group(group: list[Invoice], *, doc_type: str, actor: str) -> list[In
         )
     # Still drafts in the database: this UPDATE is the draft → issued transition of the
     # whole block (rows locked above; Invoice.save()'s guard is for other callers).
-    Invoice.objects.bulk_update(group, FROZEN_FIELDS)
+    rows_update(group, FROZEN_FIELDS)
     AuditEvent.objects.bulk_create(events)
     counter.last_issue_date = today
     counter.save(update_fields=["last_value", "last_issue_date"])
