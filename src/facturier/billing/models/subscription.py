@@ -84,7 +84,14 @@ class Subscription(models.Model):
     class Meta:
         verbose_name = _("subscription")
         verbose_name_plural = _("subscriptions")
-        indexes = [models.Index(fields=["status", "next_billing_date"])]
+        indexes = [
+            # The billing run's claim: due subscriptions in billing-date order.
+            models.Index(
+                fields=["company", "next_billing_date", "id"],
+                condition=models.Q(status__in=["active", "paused"]),
+                name="subscription_due",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} – {self.customer}"

@@ -158,14 +158,18 @@ def _run_company(
     progress: Callable[[int], None] | None,
     should_stop: Callable[[], bool],
 ) -> None:
-    last_pk = 0
+    # Billed subscriptions leave the due set (their next date moves on); the few that stay
+    # due (failed) are set aside so that this run does not take them again.
+    stuck: set[int] = set()
     while not should_stop():
         with transaction.atomic():
-            batch = _claim(company, today, last_pk, batch_size)
+            batch = _claim(company, today, stuck, batch_size)
             if not batch:
                 return
-            last_pk = batch[-1].pk
             _bill_batch(company, batch, today, run.summary, run.ledger())
+            stuck.update(
+                s.pk for s in batch if s.next_billing_date and s.next_billing_date <= today
+            )
         if progress:
             progress(len(batch))
         if connection.vendor == "sqlite" and not run.dry_run:
@@ -182,21 +186,26 @@ class _NoOp:
         return None
 
 
-def _claim(company: Company, today: date, after_pk: int, size: int) -> list[Subscription]:
-    qs = Subscription.objects.filter(
-        company=company,
-        status__in=_BILLABLE,
-        next_billing_date__lte=today,
-        pk__gt=after_pk,
-    ).order_by("pk")
+def _claim(company: Company, today: date, stuck: set[int], size: int) -> list[Subscription]:
+    """The next due subscriptions, oldest billing date first, read through the partial
+    index `subscription_due` (so a claim costs the same whatever the number due)."""
+    qs = (
+        Subscription.objects.filter(
+            company=company, status__in=_BILLABLE, next_billing_date__lte=today
+        )
+        .exclude(pk__in=stuck)
+        .order_by("next_billing_date", "pk")
+    )
     if connection.features.has_select_for_update_skip_locked:
         # Another worker holds these rows: it bills them; we move on to the next ones.
         qs = qs.select_for_update(skip_locked=True, of=("self",))
-    return list(
+    batch = list(
         qs.select_related(
             "customer", "company", "sales_rep", "customer__sales_rep"
         ).prefetch_related("lines__changes", "lines__product", "pauses", "billed_periods")[:size]
     )
+    rl.freeze_related(batch)
+    return batch
 
 
 @dataclass
@@ -258,7 +267,7 @@ def _plan_subscription(sub: Subscription, seller: dict[str, Any], today: date) -
     plan = plan_billing(
         schedule,
         today=today,
-        invoiced_starts={p.start for p in sub.billed_periods.all()},
+        invoiced_starts={p.start for p in rl.billed_of(sub)},
         pauses=pauses_of(sub),
         cancelled_from=sub.cancelled_from,
     )
@@ -271,7 +280,7 @@ def _plan_subscription(sub: Subscription, seller: dict[str, Any], today: date) -
     if codes:
         raise ServiceError("missing " + ", ".join(mention_label(c) for c in codes))
     billed = rl.billed_periods(sub)
-    has_metered = any(line.mode == "metered" for line in sub.lines.all())
+    has_metered = any(line.mode == "metered" for line in rl.lines_of(sub))
     consumed: set[int] = set()
     writes = []
     for planned in plan:
@@ -323,7 +332,8 @@ def _write(writes: list[_Write], run: BillingRun | None) -> None:
             UsageRecord.objects.filter(
                 line__subscription=w.sub, invoice__isnull=True, occurred_on__lte=w.metered_end
             ).update(invoice=invoice)
-        if any(c.adjusted_on_id is None for line in w.sub.lines.all() for c in line.changes.all()):
+        lines = rl.lines_of(w.sub)
+        if any(c.adjusted_on_id is None for line in lines for c in rl.changes_of(line)):
             # Changes now reflected on an invoice (split or adjusted): never adjusted again.
             ScheduledChange.objects.filter(
                 line__subscription=w.sub,
@@ -354,7 +364,7 @@ def _advance(batch: list[Subscription], writes: list[_Write]) -> None:
             new.setdefault(w.sub.pk, set()).add(w.planned.period.start)
     changed = []
     for sub in batch:
-        handled = {p.start for p in sub.billed_periods.all()} | new.get(sub.pk, set())
+        handled = {p.start for p in rl.billed_of(sub)} | new.get(sub.pk, set())
         nxt, status = next_billing(sub, handled)
         if (nxt, status) != (sub.next_billing_date, sub.status):
             sub.next_billing_date, sub.status = nxt, status

@@ -9,7 +9,13 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
-from facturier.billing.models import Subscription, UsageRecord
+from facturier.billing.models import (
+    BilledPeriod,
+    ScheduledChange,
+    Subscription,
+    SubscriptionLine,
+    UsageRecord,
+)
 from facturier.billing.services.drafts import LineData
 from facturier.core import recurrence as rec
 from facturier.core import subscription_lines as sl
@@ -33,10 +39,37 @@ class PeriodInvoice:
     metered: rec.Period | None = None
 
 
+def freeze_related(subs: Sequence[Subscription]) -> None:
+    """Turn the prefetched relations of `subs` into plain lists, read many times by the run
+    (each `.all()` on a prefetched relation builds a new QuerySet: a third of the run's
+    Python time). Only for objects that are not changed afterwards."""
+    for sub in subs:
+        lines = list(sub.lines.all())
+        for line in lines:
+            line.__dict__["_changes"] = list(line.changes.all())
+        sub.__dict__["_lines"] = lines
+        sub.__dict__["_billed"] = list(sub.billed_periods.all())
+        sub.__dict__["_pauses"] = list(sub.pauses.all())
+
+
+def lines_of(sub: Subscription) -> list[SubscriptionLine]:
+    return sub.__dict__.get("_lines") or list(sub.lines.all())
+
+
+def changes_of(line: SubscriptionLine) -> list[ScheduledChange]:
+    cached = line.__dict__.get("_changes")
+    return cached if cached is not None else list(line.changes.all())
+
+
+def billed_of(sub: Subscription) -> list[BilledPeriod]:
+    cached = sub.__dict__.get("_billed")
+    return cached if cached is not None else list(sub.billed_periods.all())
+
+
 def plan_lines(sub: Subscription) -> list[sl.PlanLine]:
     return [
         sl.PlanLine(line.pk, line.description, line.quantity, line.unit_price, line.mode)  # type: ignore[arg-type]
-        for line in sub.lines.all()
+        for line in lines_of(sub)
     ]
 
 
@@ -47,8 +80,8 @@ def plan_changes(
     (neither in the database nor in `consumed`, the ones this run already reflected)."""
     return [
         sl.Change(c.line_id, c.effective, c.quantity, c.unit_price, c.pk)
-        for line in sub.lines.all()
-        for c in line.changes.all()
+        for line in lines_of(sub)
+        for c in changes_of(line)
         if not (pending_only and (c.adjusted_on_id or c.pk in consumed))
     ]
 
@@ -86,7 +119,7 @@ def period_invoice(
     """Lines for `period`: fixed lines (split and prorated at changes), metered usage, and
     adjustments for changes that fell inside periods already billed."""
     words = _WORDS.get(sub.customer.language, _WORDS["fr"])
-    subscription_lines = {line.pk: line for line in sub.lines.all()}
+    subscription_lines = {line.pk: line for line in lines_of(sub)}
     plan = plan_lines(sub)
     changes = plan_changes(sub)
     metered = _metered_period(schedule, period)
@@ -139,6 +172,6 @@ def billed_periods(sub: Subscription) -> list[rec.Period]:
     """Periods already invoiced (or drafted) — from the prefetch when the caller made one."""
     return [
         rec.Period(p.index, p.start, p.end)
-        for p in sub.billed_periods.all()
+        for p in billed_of(sub)
         if p.outcome in ("invoiced", "drafted")
     ]

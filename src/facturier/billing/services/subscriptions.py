@@ -62,7 +62,9 @@ def schedule_of(sub: Subscription) -> rec.Schedule:
 
 
 def pauses_of(sub: Subscription) -> list[PauseWindow]:
-    return [PauseWindow(p.start, p.end) for p in sub.pauses.all()]
+    cached = sub.__dict__.get("_pauses")  # see recurring_lines.freeze_related
+    pauses = cached if cached is not None else sub.pauses.all()
+    return [PauseWindow(p.start, p.end) for p in pauses]
 
 
 def next_billing_refresh(sub: Subscription) -> None:
