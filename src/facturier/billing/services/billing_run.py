@@ -97,7 +97,7 @@ def billing_run(
     as_of: date | None = None,
     company: Company | None = None,
     dry_run: bool = False,
-    batch_size: int = 50,
+    batch_size: int = 200,
     worker: str = "",
     progress: Callable[[int], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,

@@ -22,7 +22,7 @@ def billing() -> None:
 @billing.command("run")
 @click.option("--as-of", "as_of", type=DATE, help="Bill as if today were this date.")
 @click.option("--dry-run", is_flag=True, help="Show what would be issued; change nothing.")
-@click.option("--batch-size", default=50, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 2000))
 @click.option("--company", "company_ref", metavar="SIREN|ID", help="Only this company.")
 @click.option("--quiet", "-q", is_flag=True, help="Print the summary only.")
 @friendly_errors
