@@ -51,7 +51,12 @@ class Worker:
                 company, local.date()
             ):
                 continue
-            summary = billing_run(company=company, worker=self.name, should_stop=self.stop.is_set)
+            summary = billing_run(
+                company=company,
+                worker=self.name,
+                should_stop=self.stop.is_set,
+                keep_outcomes=False,
+            )
             log.warning(
                 "billing %s: issued %d, drafted %d, skipped %d, failed %d",
                 company, summary.issued, summary.drafted, summary.skipped, summary.failed,

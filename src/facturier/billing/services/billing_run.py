@@ -68,9 +68,13 @@ class RunSummary:
     skipped: int = 0
     failed: int = 0
     outcomes: list[Outcome] = field(default_factory=list)
+    # Failures are always kept; the other outcomes only when asked (a worker's memory must
+    # not grow with the number of invoices: the run ledger has them all).
+    keep_outcomes: bool = True
 
     def add(self, outcome: Outcome) -> None:
-        self.outcomes.append(outcome)
+        if self.keep_outcomes or outcome.outcome == "failed":
+            self.outcomes.append(outcome)
         counter = {"invoiced": "issued"}.get(outcome.outcome, outcome.outcome)
         setattr(self, counter, getattr(self, counter) + 1)
         if outcome.outcome != "failed":
@@ -101,6 +105,7 @@ def billing_run(
     worker: str = "",
     progress: Callable[[int], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    keep_outcomes: bool = True,
 ) -> RunSummary:
     """Bill every period due on `as_of` (default: each company's today).
 
@@ -110,6 +115,7 @@ def billing_run(
     Every run but a dry run is recorded, even one that found nothing to do.
     """
     run = _Run(as_of=as_of, company=company, dry_run=dry_run, worker=worker)
+    run.summary.keep_outcomes = keep_outcomes
     run.ledger()
     companies = [company] if company else list(Company.objects.order_by("pk"))
     for each in companies:

@@ -42,22 +42,21 @@ def run(
     ) as bar:
         summary = billing_run(
             as_of=as_of, company=company, dry_run=dry_run, batch_size=batch_size,
-            progress=bar.update,
+            progress=bar.update, keep_outcomes=not quiet,
         )  # fmt: skip
-    if not quiet:
-        for o in summary.outcomes:
-            period = (
-                f"{format_date(o.period_start)}–{format_date(o.period_end)}"
-                if o.period_start and o.period_end
-                else ""
-            )
-            amount = format_amount(_dec(o.total)) if o.total else ""
-            # A dry run numbers inside a rolled-back transaction: its numbers mean nothing.
-            label = "(would issue)" if dry_run and o.outcome == "invoiced" else o.number or ""
-            click.echo(
-                f"{o.outcome:<9} {label:<16} {o.customer[:26]:<26} {o.subscription[:24]:<24} "
-                f"{period:<23} {amount:>14} {o.reason}"
-            )
+    for o in summary.outcomes:  # with --quiet, only the failures were kept
+        period = (
+            f"{format_date(o.period_start)}–{format_date(o.period_end)}"
+            if o.period_start and o.period_end
+            else ""
+        )
+        amount = format_amount(_dec(o.total)) if o.total else ""
+        # A dry run numbers inside a rolled-back transaction: its numbers mean nothing.
+        label = "(would issue)" if dry_run and o.outcome == "invoiced" else o.number or ""
+        click.echo(
+            f"{o.outcome:<9} {label:<16} {o.customer[:26]:<26} {o.subscription[:24]:<24} "
+            f"{period:<23} {amount:>14} {o.reason}"
+        )
     prefix = "Dry run (nothing changed): would issue" if dry_run else "Issued"
     click.echo(
         f"{prefix} {summary.issued}, drafted {summary.drafted}, skipped {summary.skipped}, "
