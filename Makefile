@@ -8,7 +8,7 @@ export DJANGO_SETTINGS_MODULE := facturier.settings
 CODE   := $(wildcard src tests bench)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev setup run serve test lint format clean
+.PHONY: help install install-dev setup run serve test lint format bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ lint: install-dev  ## ruff, ruff format --check, mypy, import contracts
 format: install-dev  ## rewrite the code with ruff's formatter and autofixes
 	$(BIN)/ruff check --fix $(CODE)
 	$(BIN)/ruff format $(CODE)
+
+bench: install-dev  ## benchmarks, results written into docs/benchmarks.md (several minutes)
+	$(BIN)/python bench/run_all.py
 
 clean:  ## remove the virtual environment and the embedded database
 	rm -rf $(VENV) var
