@@ -1,0 +1,1 @@
+"""Benchmarks of the billing engine (`make bench`); see docs/benchmarks.md."""
