@@ -131,8 +131,14 @@ def code_state() -> dict[str, Any]:
         "commit": commit,
         "dirty": bool(changed),
         "src_hash": digest.hexdigest()[:10],
+        "src_tree": git("rev-parse", "HEAD:src").decode().strip(),
         "changed": changed,
     }
+
+
+def _same_code(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Same code under src/ (a commit elsewhere, e.g. of docs, changes nothing measured)."""
+    return (a["src_tree"], a["src_hash"]) == (b["src_tree"], b["src_hash"])
 
 
 def code_label(state: dict[str, Any]) -> str:
@@ -657,7 +663,7 @@ def run_case(
         if capacity and res.other_cpu_s > 0.1 * capacity:
             share = 100 * res.other_cpu_s / capacity
             notes.append(f"shared machine: other processes used {share:.0f} % of the CPU")
-        if code_state() != before:
+        if not _same_code(code_state(), before):
             notes.append("src/ changed during the case")
         res.note = "; ".join(notes)
     except Exception as exc:
