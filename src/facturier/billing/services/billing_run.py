@@ -120,7 +120,8 @@ def billing_run(
     companies = [company] if company else list(Company.objects.order_by("pk"))
     for each in companies:
         today = as_of or clock.company_today(each)
-        with contextlib.suppress(_DryRunRollback), transaction.atomic() if dry_run else _NoOp():
+        scope = transaction.atomic() if dry_run else contextlib.nullcontext()
+        with contextlib.suppress(_DryRunRollback), scope:
             _run_company(each, today, run, batch_size, progress, should_stop)
             if dry_run:
                 raise _DryRunRollback
@@ -182,14 +183,6 @@ def _run_company(
             # SQLite has one writer: let another process (a web request, another worker)
             # take the lock between batches instead of starving on its busy timeout.
             time.sleep(0.005)
-
-
-class _NoOp:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _claim(company: Company, today: date, stuck: set[int], size: int) -> list[Subscription]:
