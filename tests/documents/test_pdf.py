@@ -1,0 +1,198 @@
+"""The Factur-X PDF: PDF/A-3 structure (FX-01..04), embedded XML, rendered mentions (FX-06)."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import facturx
+import pytest
+from pypdf import PdfReader
+from pypdf.generic import DictionaryObject
+
+from facturier.core.money import format_amount
+from facturier.documents.cii import invoice_xml
+from facturier.documents.pdf import invoice_pdf
+from tests.documents.builders import BUYER_DE, document, matrix
+
+VALIDATOR = Path(__file__).resolve().parents[3] / "shared/validators/en16931/validate.py"
+CASES = matrix()
+
+
+@pytest.fixture(scope="module")
+def pdfs() -> dict[str, bytes]:
+    return {name: invoice_pdf(doc) for name, doc in CASES.items()}
+
+
+def _reader(pdf: bytes) -> PdfReader:
+    return PdfReader(io.BytesIO(pdf))
+
+
+def _text(pdf: bytes) -> str:
+    # Amounts use no-break spaces; extraction may give either kind back.
+    text = "\n".join(page.extract_text() for page in _reader(pdf).pages)
+    return text.replace("\u00a0", " ")
+
+
+def _plain(value: str) -> str:
+    return value.replace("\u00a0", " ")
+
+
+def _catalog(pdf: bytes) -> DictionaryObject:
+    root = _reader(pdf).trailer["/Root"].get_object()
+    assert isinstance(root, DictionaryObject)
+    return root
+
+
+def test_catalog_has_output_intent_and_associated_file(pdfs: dict[str, bytes]) -> None:
+    catalog = _catalog(pdfs["b2b_fr"])
+    intents = catalog["/OutputIntents"]
+    assert len(intents) == 1
+    intent = intents[0].get_object()
+    assert intent["/S"] == "/GTS_PDFA1"
+    assert intent["/OutputConditionIdentifier"] == "sRGB IEC61966-2.1"
+    profile = intent["/DestOutputProfile"].get_object()
+    assert profile["/N"] == 3
+    assert profile.get_data()[36:40] == b"acsp"  # an ICC profile
+    assert len(catalog["/AF"]) == 1
+    assert not _reader(pdfs["b2b_fr"]).is_encrypted
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_embedded_xml_is_the_documents(pdfs: dict[str, bytes], case: str) -> None:
+    catalog = _catalog(pdfs[case])
+    spec = catalog["/AF"][0].get_object()
+    assert spec["/F"] == "factur-x.xml"
+    assert spec["/AFRelationship"] == "/Alternative"
+    stream = spec["/EF"]["/F"].get_object()
+    assert stream["/Subtype"] == "/text/xml"
+    assert stream.get_data() == invoice_xml(CASES[case])
+    names = catalog["/Names"]["/EmbeddedFiles"]["/Names"]
+    assert names[0::2] == ["factur-x.xml"]
+
+
+def test_get_xml_from_pdf_round_trips(pdfs: dict[str, bytes]) -> None:
+    name, xml = facturx.get_xml_from_pdf(pdfs["several_rates"], check_xsd=True)
+    assert name == "factur-x.xml"
+    assert xml == invoice_xml(CASES["several_rates"])
+
+
+def test_given_xml_is_embedded_as_is() -> None:
+    doc = CASES["b2b_fr"]
+    xml = invoice_xml(doc)
+    _, embedded = facturx.get_xml_from_pdf(invoice_pdf(doc, xml=xml), check_xsd=False)
+    assert embedded == xml
+
+
+def test_xmp_declares_pdfa3b_and_factur_x_en16931(pdfs: dict[str, bytes]) -> None:
+    metadata = _catalog(pdfs["b2b_fr"])["/Metadata"].get_object().get_data().decode()
+    assert "<pdfaid:part>3</pdfaid:part>" in metadata
+    assert "<pdfaid:conformance>B</pdfaid:conformance>" in metadata
+    assert "<fx:ConformanceLevel>EN 16931</fx:ConformanceLevel>" in metadata
+    assert "<fx:DocumentFileName>factur-x.xml</fx:DocumentFileName>" in metadata
+    assert "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#" in metadata
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_font_is_embedded(pdfs: dict[str, bytes], case: str) -> None:
+    seen = 0
+    for page in _reader(pdfs[case]).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            descendants = font.get("/DescendantFonts")
+            if descendants is not None:
+                font = descendants[0].get_object()
+            assert "/FontFile2" in font["/FontDescriptor"], font["/BaseFont"]
+            seen += 1
+    assert seen >= 1
+
+
+def test_b2b_invoice_text(pdfs: dict[str, bytes]) -> None:
+    doc, text = CASES["b2b_fr"], _text(pdfs["b2b_fr"])
+    assert "Facture" in text
+    assert doc["number"] in text
+    assert _plain(format_amount(doc["total_gross"])) in text
+    assert "SIREN 732829320" in text
+    assert "RCS Paris 732829320" in text
+    assert "SIREN 443061841" in text
+    assert "30/11/2026" in text and "30/12/2026" in text
+    assert "Période du 01/11/2026 au 30/11/2026" in text
+    assert "FR76 3000 6000 0112 3456 7890 189" in text
+    assert "Indemnité forfaitaire pour frais de recouvrement" in text
+    assert _plain(format_amount(Decimal(40))) in text
+    assert "12,15 %" in text
+    assert "d'après les débits" not in text
+    assert "Page 1 / 1" in text
+
+
+def test_consumer_has_no_recovery_indemnity(pdfs: dict[str, bytes]) -> None:
+    text = _text(pdfs["consumer"])
+    assert "D441-5" not in text
+    assert _plain(format_amount(Decimal(40))) not in text
+    assert "Aucune indemnité forfaitaire" in text
+    assert "Adresse de livraison" in text and "8 rue Neuve" in text
+
+
+def test_mentions_from_the_breakdown_and_debits_option(pdfs: dict[str, bytes]) -> None:
+    assert "TVA non applicable, art. 293 B du CGI" in _text(pdfs["franchise"])
+    assert "Autoliquidation" in _text(pdfs["reverse_charge_de"])
+    assert "Option pour le paiement de la taxe d'après les débits" in _text(pdfs["several_rates"])
+
+
+def test_english_buyer_gets_english_labels() -> None:
+    text = _text(invoice_pdf(document(buyer=BUYER_DE, period=None)))
+    assert "Invoice" in text and "Facture" not in text
+    assert "Amount due" in text
+
+
+def test_credit_note(pdfs: dict[str, bytes]) -> None:
+    text = _text(pdfs["credit_note"])
+    assert "Avoir" in text
+    assert "F2026-00031" in text and "31/10/2026" in text
+
+
+def test_forty_lines_span_pages_with_numbering(pdfs: dict[str, bytes]) -> None:
+    pdf = pdfs["forty_lines"]
+    pages = _reader(pdf).pages
+    assert len(pages) >= 2
+    text = _text(pdf)
+    assert f"Page 2 / {len(pages)}" in text
+    assert "Ligne 40" in text
+    assert "Déjà réglé" in text
+    assert "Désignation" in pages[1].extract_text()  # the header row repeats
+
+
+def test_logo_accent_and_footer() -> None:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 40), (200, 30, 30)).save(buffer, format="PNG")
+    pdf = invoice_pdf(CASES["b2b_fr"], logo=buffer.getvalue(), accent="#aa3300", footer="Merci")
+    assert "Merci" in _text(pdf)
+    assert _reader(pdf).pages[0]["/Resources"]["/XObject"]
+
+
+def test_shared_validator_accepts_the_pdfs(pdfs: dict[str, bytes], tmp_path: Path) -> None:
+    if not VALIDATOR.is_file():
+        pytest.skip(f"the shared EN 16931 validator is not installed at {VALIDATOR}")
+    if importlib.util.find_spec("saxonche") is None:
+        pytest.skip("the validator needs saxonche, which is not installed")
+    paths: list[Any] = []
+    for name, pdf in pdfs.items():
+        path = tmp_path / f"{name}.pdf"
+        path.write_bytes(pdf)
+        paths.append(str(path))
+    run = subprocess.run(
+        [sys.executable, str(VALIDATOR), "--pdf", *paths],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.splitlines()[-1] == f"{len(paths)} passed, 0 failed"
