@@ -15,6 +15,8 @@ from facturier.billing.models import OutboxMessage, OutboxStatus
 
 MAX_ATTEMPTS = 8
 BASE_DELAY = timedelta(seconds=30)
+# How long a worker may take to deliver a leased row before another worker may try.
+LEASE = timedelta(minutes=5)
 
 
 def _render_draft_waiting(msg: OutboxMessage) -> EmailMessage:
@@ -35,6 +37,11 @@ RENDERERS: dict[str, Callable[[OutboxMessage], EmailMessage]] = {
 
 
 def _deliver(msg: OutboxMessage) -> None:
+    if msg.kind == "document.render":
+        from facturier.worker.render import document_render
+
+        document_render(msg)
+        return
     render = RENDERERS.get(msg.kind)
     if render is None:
         raise ValueError(f"no handler for outbox kind {msg.kind!r}")
@@ -48,21 +55,35 @@ def _deliver(msg: OutboxMessage) -> None:
 def outbox_deliver(
     *, batch_size: int = 20, deliver: Callable[[OutboxMessage], Any] = _deliver
 ) -> int:
-    """Deliver due pending rows; returns how many rows were handled (sent or retried)."""
+    """Deliver due pending rows; returns how many rows were handled (sent or retried).
+
+    Rows are leased in a short transaction, then delivered outside any transaction (sending
+    mail or rendering a PDF never holds a database lock), then their outcome is written. A
+    worker that dies mid-delivery leaves the lease to expire: another worker delivers the
+    row then (at least once)."""
     handled = 0
     while True:
-        with transaction.atomic():
-            qs = OutboxMessage.objects.filter(
-                status=OutboxStatus.PENDING, next_attempt_at__lte=clock.now()
-            ).order_by("next_attempt_at", "pk")
-            if connection.features.has_select_for_update_skip_locked:
-                qs = qs.select_for_update(skip_locked=True)
-            batch = list(qs[:batch_size])
-            if not batch:
-                return handled
-            for msg in batch:
-                _attempt(msg, deliver)
-                handled += 1
+        batch = _lease(batch_size)
+        if not batch:
+            return handled
+        for msg in batch:
+            _attempt(msg, deliver)
+            handled += 1
+
+
+def _lease(size: int) -> list[OutboxMessage]:
+    with transaction.atomic():
+        now = clock.now()
+        qs = OutboxMessage.objects.filter(
+            status=OutboxStatus.PENDING, next_attempt_at__lte=now
+        ).order_by("next_attempt_at", "pk")
+        if connection.features.has_select_for_update_skip_locked:
+            qs = qs.select_for_update(skip_locked=True)
+        batch = list(qs[:size])
+        OutboxMessage.objects.filter(pk__in=[m.pk for m in batch]).update(
+            next_attempt_at=now + LEASE
+        )
+    return batch
 
 
 def _attempt(msg: OutboxMessage, deliver: Callable[[OutboxMessage], Any]) -> None:

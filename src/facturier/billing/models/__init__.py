@@ -15,7 +15,7 @@ from facturier.billing.models.invoice import (
     Settlement,
 )
 from facturier.billing.models.numbering import NumberingSeries, SeriesCounter
-from facturier.billing.models.outbox import OutboxMessage, OutboxStatus
+from facturier.billing.models.outbox import ArchivedDocument, OutboxMessage, OutboxStatus
 from facturier.billing.models.payment import Payment, PaymentAllocation, PaymentMethod
 from facturier.billing.models.subscription import (
     BilledPeriod,
@@ -35,6 +35,7 @@ from facturier.billing.models.subscription import (
 )
 
 __all__ = [
+    "ArchivedDocument",
     "AuditEvent",
     "BilledPeriod",
     "BillingRun",

@@ -29,3 +29,20 @@ class OutboxMessage(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+
+class ArchivedDocument(models.Model):
+    """The legal files of an issued document, rendered once and never overwritten.
+
+    The database refuses UPDATE and DELETE of these rows (migration 0008); `audit verify`
+    recomputes each file's SHA-256 from the storage.
+    """
+
+    invoice = models.OneToOneField(
+        "billing.Invoice", on_delete=models.PROTECT, related_name="archive"
+    )
+    pdf_name = models.CharField(max_length=300)
+    pdf_sha256 = models.CharField(max_length=64)
+    xml_name = models.CharField(max_length=300)
+    xml_sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)

@@ -9,9 +9,16 @@ from typing import Any
 from django.db import transaction
 
 from facturier.billing import clock
-from facturier.billing.models import AuditEvent, ChainHead, Company, Invoice, InvoiceStatus
+from facturier.billing.models import (
+    ArchivedDocument,
+    AuditEvent,
+    ChainHead,
+    Company,
+    Invoice,
+    InvoiceStatus,
+)
 from facturier.billing.snapshots import document_content
-from facturier.core.hashing import canonical_json, chain_hash
+from facturier.core.hashing import canonical_json, chain_hash, file_sha256
 
 
 def chain_head_lock(company: Company) -> ChainHead:
@@ -99,7 +106,24 @@ def audit_verify() -> list[Break]:
     for company in Company.objects.order_by("pk"):
         breaks += _verify_events(company)[:1]
         breaks += _verify_documents(company)[:1]
+        breaks += _verify_archive(company)[:1]
     return breaks
+
+
+def _verify_archive(company: Company) -> list[Break]:
+    """Each archived file must still have the SHA-256 recorded when it was written."""
+    from django.core.files.storage import default_storage
+
+    archived = ArchivedDocument.objects.filter(invoice__company=company).select_related("invoice")
+    for arch in archived.order_by("pk").iterator():
+        for name, digest in ((arch.pdf_name, arch.pdf_sha256), (arch.xml_name, arch.xml_sha256)):
+            where = str(arch.invoice.number)
+            if not default_storage.exists(name):
+                return [Break("archive", company.pk, where, f"{name} is missing")]
+            with default_storage.open(name, "rb") as f:
+                if file_sha256(f.read()) != digest:
+                    return [Break("archive", company.pk, where, f"{name} altered")]
+    return []
 
 
 def _verify_events(company: Company) -> list[Break]:

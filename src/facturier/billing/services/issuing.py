@@ -28,6 +28,7 @@ from facturier.billing.models import (
     Invoice,
     InvoiceStatus,
     NumberingSeries,
+    OutboxMessage,
     SeriesCounter,
 )
 from facturier.billing.services.audit import audit_event_build, chain_head_lock
@@ -189,6 +190,14 @@ def _number_group(group: list[Invoice], *, doc_type: str, actor: str) -> list[In
     # whole block (rows locked above; Invoice.save()'s guard is for other callers).
     rows_update(group, FROZEN_FIELDS)
     AuditEvent.objects.bulk_create(events)
+    # Render and archive each document once, after commit, in the worker (outbox).
+    OutboxMessage.objects.bulk_create(
+        OutboxMessage(
+            company=company, kind="document.render", key=f"render:{draft.pk}",
+            payload={"invoice_id": draft.pk}, next_attempt_at=issued_at,
+        )
+        for draft in group
+    )  # fmt: skip
     counter.last_issue_date = today
     counter.save(update_fields=["last_value", "last_issue_date"])
     head.save(update_fields=["last_document_hash", "documents", "last_event_hash"])

@@ -154,3 +154,57 @@ def confirm(draft_id: int, company_ref: str | None) -> None:
     inv = draft_confirm(draft, actor=actor())
     assert inv.issue_date is not None  # set by issuing
     click.echo(f"Issued {inv.number} on {format_date(inv.issue_date)}.")
+
+
+def _archived_bytes(number: str, company_ref: str | None, which: str) -> tuple[str, bytes]:
+    from django.core.files.storage import default_storage
+
+    from facturier.billing.models import ArchivedDocument
+    from facturier.billing.selectors import invoice_by_number
+
+    company = resolve_company(company_ref)
+    inv = invoice_by_number(number, company=company)
+    if inv is None:
+        raise click.ClickException(f"no document numbered '{number}'")
+    arch = ArchivedDocument.objects.filter(invoice=inv).first()
+    if arch is None:
+        raise click.ClickException(
+            f"{number} is not archived yet: the worker renders it (facturier worker --until-idle)"
+        )
+    name = arch.pdf_name if which == "pdf" else arch.xml_name
+    with default_storage.open(name, "rb") as f:
+        return name, f.read()
+
+
+def _write_out(data: bytes, output: str | None, default_name: str) -> None:
+    import sys
+    from pathlib import Path
+
+    if output == "-":
+        sys.stdout.buffer.write(data)
+        return
+    target = Path(output or default_name)
+    target.write_bytes(data)
+    click.echo(f"Wrote {target} ({len(data)} bytes).", err=True)
+
+
+@invoices.command("pdf")
+@click.argument("number")
+@click.option("-o", "--output", metavar="FILE", help="Where to write it ('-' for stdout).")
+@company_option
+@friendly_errors
+def pdf(number: str, output: str | None, company_ref: str | None) -> None:
+    """Write the archived PDF/A-3 (with its Factur-X XML) of an issued document."""
+    _name, data = _archived_bytes(number, company_ref, "pdf")
+    _write_out(data, output, f"{number.replace('/', '_')}.pdf")
+
+
+@invoices.command("xml")
+@click.argument("number")
+@click.option("-o", "--output", metavar="FILE", help="Where to write it ('-' for stdout).")
+@company_option
+@friendly_errors
+def xml(number: str, output: str | None, company_ref: str | None) -> None:
+    """Write the archived Factur-X / EN 16931 CII XML of an issued document."""
+    _name, data = _archived_bytes(number, company_ref, "xml")
+    _write_out(data, output, f"{number.replace('/', '_')}.xml")

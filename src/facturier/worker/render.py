@@ -1,0 +1,58 @@
+"""Render an issued document once (PDF/A-3 + Factur-X XML) and archive it (outbox job).
+
+Files go through Django's storage API (filesystem by default) under
+`invoices/<company id>/<number>.pdf|.xml`; their SHA-256 is stored in ArchivedDocument, a row
+the database never lets change. A retry after a crash finds the row and does nothing; no file
+is ever overwritten.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from facturier.billing.models import ArchivedDocument, Invoice, OutboxMessage
+from facturier.billing.snapshots import document_content
+from facturier.core.hashing import file_sha256
+from facturier.documents.cii import invoice_xml
+from facturier.documents.pdf import invoice_pdf
+
+
+def document_data(invoice: Invoice) -> dict[str, Any]:
+    """What the renderers need: the hashed legal content plus a few facts beside it."""
+    doc = document_content(invoice)
+    corrects = invoice.corrects
+    doc["corrects_issue_date"] = corrects.issue_date if corrects else None
+    emails = invoice.customer.billing_emails or []
+    doc["buyer"] = {**(invoice.buyer or {}), "email": emails[0] if emails else ""}
+    return doc
+
+
+def _store(name: str, data: bytes) -> str:
+    # Storage never overwrites: if a crashed attempt left a file of that name, the new one
+    # gets a suffixed name, and the archive row records whichever name was written.
+    return default_storage.save(name, ContentFile(data))
+
+
+def document_render(msg: OutboxMessage) -> None:
+    invoice = Invoice.objects.select_related("company", "customer", "corrects").get(
+        pk=msg.payload["invoice_id"]
+    )
+    if ArchivedDocument.objects.filter(invoice=invoice).exists():
+        return  # rendered already: a document is produced once
+    doc = document_data(invoice)
+    xml = invoice_xml(doc)
+    logo = invoice.company.logo.read() if invoice.company.logo else None
+    pdf = invoice_pdf(doc, xml=xml, logo=logo)
+    base = f"invoices/{invoice.company_id}/{invoice.number}"
+    with transaction.atomic():
+        ArchivedDocument.objects.create(
+            invoice=invoice,
+            pdf_name=_store(f"{base}.pdf", pdf),
+            pdf_sha256=file_sha256(pdf),
+            xml_name=_store(f"{base}.xml", xml),
+            xml_sha256=file_sha256(xml),
+        )
