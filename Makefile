@@ -54,6 +54,7 @@ format: install-dev  ## rewrite the code with ruff's formatter and autofixes
 
 bench: install-dev  ## benchmarks, results written into docs/benchmarks.md (several minutes)
 	$(BIN)/python bench/run_all.py
+	$(BIN)/python bench/render.py
 
 clean:  ## remove the virtual environment and the embedded database
 	rm -rf $(VENV) var
