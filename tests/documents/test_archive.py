@@ -96,3 +96,26 @@ def test_archive_rows_cannot_change(make_draft):
         with pytest.raises(IntegrityError), transaction.atomic(), connection.cursor() as cur:
             cur.execute(sql, [arch.pk])
     assert ArchivedDocument.objects.get().pdf_sha256 == arch.pdf_sha256
+
+
+def test_company_branding_reaches_the_archived_pdf(make_draft, company):
+    import pypdf
+
+    from facturier.billing.services import company_update
+
+    company_update(
+        company, actor="t", invoice_footer="Merci de votre confiance", accent_colour="#aa3300"
+    )
+    invoice_issue(make_draft(), actor="t")
+    outbox_deliver()
+    pdf = _read(ArchivedDocument.objects.get().pdf_name)
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert "Merci de votre confiance" in text
+
+
+def test_bad_colour_refused(company):
+    from facturier.billing.services import InvalidInput, company_update
+
+    with pytest.raises(InvalidInput) as err:
+        company_update(company, actor="t", accent_colour="red")
+    assert err.value.field == "accent_colour"

@@ -46,7 +46,10 @@ def document_render(msg: OutboxMessage) -> None:
     doc = document_data(invoice)
     xml = invoice_xml(doc)
     logo = invoice.company.logo.read() if invoice.company.logo else None
-    pdf = invoice_pdf(doc, xml=xml, logo=logo)
+    company = invoice.company
+    pdf = invoice_pdf(
+        doc, xml=xml, logo=logo, accent=company.accent_colour, footer=company.invoice_footer
+    )
     base = f"invoices/{invoice.company_id}/{invoice.number}"
     with transaction.atomic():
         ArchivedDocument.objects.create(

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -93,6 +93,14 @@ class Company(models.Model):
     phone = models.CharField(_("phone"), max_length=30, blank=True)
     accounting_email = models.EmailField(_("accounting email (BCC)"), blank=True)
     logo = models.FileField(_("logo"), upload_to="logos/", blank=True)
+    # Branding of the invoice documents (the legal mentions are never optional).
+    accent_colour = models.CharField(
+        _("accent colour"),
+        max_length=7,
+        default="#1f4e79",
+        validators=[RegexValidator(r"^#[0-9A-Fa-f]{6}$", _("A colour such as #1f4e79."))],
+    )
+    invoice_footer = models.CharField(_("invoice footer"), max_length=300, blank=True)
     # The worker bills due subscriptions from this local hour on (a run catches up anything
     # missed, whatever the hour).
     billing_hour = models.PositiveSmallIntegerField(
