@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import transaction
 
@@ -51,35 +51,71 @@ def _decimal(value: object, field: str) -> Decimal:
         raise InvalidInput(f"not a number: {value!r}", field=field) from exc
 
 
+class LineLike(Protocol):
+    """What LineData and SubscriptionLineData share: values that default to the product's."""
+
+    @property
+    def description(self) -> str: ...
+    @property
+    def unit_price(self) -> Decimal | None: ...
+    @property
+    def vat_code(self) -> str | None: ...
+    @property
+    def unit_code(self) -> str | None: ...
+    @property
+    def kind(self) -> str | None: ...
+    @property
+    def product(self) -> Product | None: ...
+
+
+@dataclass(frozen=True)
+class ResolvedLine:
+    description: str
+    unit_price: Decimal
+    vat: vat.VatRate
+    unit_code: str
+    kind: str
+
+
+def resolve_line(
+    data: LineLike, *, company: Company, where: str, vat_code: str | None = None
+) -> ResolvedLine:
+    """Fill a line's missing values from its product, validated (InvalidInput names the
+    field); `vat_code` forces the VAT treatment (franchise en base)."""
+    product = data.product
+    if product is not None and product.company_id != company.pk:
+        raise InvalidInput("product of another company", field=f"{where}.product")
+    description = (data.description or (product.name if product else "")).strip()
+    if not description:
+        raise InvalidInput("a line needs a description", field=f"{where}.description")
+    price = data.unit_price
+    if price is None and product is not None:
+        price = product.unit_price
+    if price is None:
+        raise InvalidInput("a line needs a unit price", field=f"{where}.unit_price")
+    try:
+        rate = vat.vat_rate(vat_code or data.vat_code or (product.vat_code if product else "FR-20"))
+        unit = check_unit(data.unit_code or (product.unit_code if product else "C62"))
+    except ValueError as exc:
+        raise InvalidInput(str(exc), field=where) from exc
+    kind = data.kind or (product.kind if product else "services")
+    return ResolvedLine(description, _decimal(price, f"{where}.unit_price"), rate, unit, kind)
+
+
 def build_lines(company: Company, lines: Sequence[LineData]) -> list[InvoiceLine]:
     """Unsaved InvoiceLine rows with their nets, or InvalidInput naming the line and field."""
     built = []
     for position, data in enumerate(lines, start=1):
         where = f"lines[{position}]"
-        product = data.product
-        if product is not None and product.company_id != company.pk:
-            raise InvalidInput("product of another company", field=f"{where}.product")
-        description = data.description or (product.name if product else "")
-        if not description.strip():
-            raise InvalidInput("a line needs a description", field=f"{where}.description")
-        price = (
-            data.unit_price
-            if data.unit_price is not None
-            else (product.unit_price if product else None)
+        # No VAT may be charged under franchise en base (VATM-01).
+        franchise = company.vat_regime == VatRegime.FRANCHISE
+        resolved = resolve_line(
+            data, company=company, where=where, vat_code="FR-0-FRANCHISE" if franchise else None
         )
-        if price is None:
-            raise InvalidInput("a line needs a unit price", field=f"{where}.unit_price")
-        code = data.vat_code or (product.vat_code if product else "FR-20")
-        if company.vat_regime == VatRegime.FRANCHISE:
-            code = "FR-0-FRANCHISE"  # no VAT may be charged under franchise (VATM-01)
-        try:
-            rate = vat.vat_rate(code)
-            unit = check_unit(data.unit_code or (product.unit_code if product else "C62"))
-        except ValueError as exc:
-            raise InvalidInput(str(exc), field=where) from exc
+        rate = resolved.vat
         line_input = core_totals.LineInput(
             quantity=_decimal(data.quantity, f"{where}.quantity"),
-            unit_price=_decimal(price, f"{where}.unit_price"),
+            unit_price=resolved.unit_price,
             vat_category=rate.category,
             vat_rate=rate.rate,
             discount_percent=_decimal(data.discount_percent, f"{where}.discount_percent"),
@@ -94,11 +130,11 @@ def build_lines(company: Company, lines: Sequence[LineData]) -> list[InvoiceLine
         built.append(
             InvoiceLine(
                 position=position,
-                product=product,
-                description=description.strip(),
-                kind=data.kind or (product.kind if product else "services"),
+                product=data.product,
+                description=resolved.description,
+                kind=resolved.kind,
                 quantity=line_input.quantity,
-                unit_code=unit,
+                unit_code=resolved.unit_code,
                 unit_price=line_input.unit_price,
                 discount_percent=line_input.discount_percent,
                 discount_amount=line_input.discount_amount,

@@ -25,11 +25,10 @@ from facturier.billing.models import (
     UsageRecord,
 )
 from facturier.billing.services.audit import audit_record
+from facturier.billing.services.drafts import resolve_line
 from facturier.billing.services.errors import InvalidInput, NotAllowed
 from facturier.core import recurrence as rec
-from facturier.core import vat
 from facturier.core.billing_plan import PauseWindow, periods_for_invoices
-from facturier.core.units import check_unit
 
 
 def schedule_of(sub: Subscription) -> rec.Schedule:
@@ -122,37 +121,24 @@ def _lines(sub: Subscription, lines: Sequence[SubscriptionLineData]) -> list[Sub
     out = []
     for i, data in enumerate(lines, start=1):
         where = f"lines[{i}]"
-        product = data.product
-        price = (
-            data.unit_price
-            if data.unit_price is not None
-            else (product.unit_price if product else None)
-        )
-        description = (data.description or (product.name if product else "")).strip()
-        if not description:
-            raise InvalidInput("a line needs a description", field=f"{where}.description")
-        if price is None or Decimal(price) < 0:
+        resolved = resolve_line(data, company=sub.company, where=where)
+        if resolved.unit_price < 0:
             raise InvalidInput("a line needs a unit price ≥ 0", field=f"{where}.unit_price")
         if data.mode not in ("fixed", "metered", "to_confirm"):
             raise InvalidInput(f"unknown line mode '{data.mode}'", field=f"{where}.mode")
-        try:
-            code = vat.vat_rate(data.vat_code or (product.vat_code if product else "FR-20")).code
-            unit = check_unit(data.unit_code or (product.unit_code if product else "C62"))
-        except ValueError as exc:
-            raise InvalidInput(str(exc), field=where) from exc
         out.append(
             SubscriptionLine(
                 subscription=sub,
                 position=i,
-                product=product,
-                description=description,
-                kind=data.kind or (product.kind if product else "services"),
+                product=data.product,
+                description=resolved.description,
+                kind=resolved.kind,
                 mode=data.mode,
                 quantity=Decimal(data.quantity),
-                unit_code=unit,
-                unit_price=Decimal(price),
+                unit_code=resolved.unit_code,
+                unit_price=resolved.unit_price,
                 discount_percent=Decimal(data.discount_percent),
-                vat_code=code,
+                vat_code=resolved.vat.code,
             )
         )
     return out
