@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 
 from facturier.billing import models as m
+
+M = TypeVar("M", bound=models.Model)
 
 
 @admin.register(m.Company)
@@ -39,8 +42,22 @@ class InvoiceLineInline(admin.TabularInline[m.InvoiceLine, m.Invoice]):
         return False
 
 
+class ReadOnlyAdmin(admin.ModelAdmin[M]):
+    """Shows records whose writes go through the services (CLI, later the UI): issued
+    documents, payments and the audit trail are never edited or deleted here."""
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(m.Invoice)
-class InvoiceAdmin(admin.ModelAdmin[m.Invoice]):
+class InvoiceAdmin(ReadOnlyAdmin[m.Invoice]):
     list_display = (
         "__str__",
         "doc_type",
@@ -54,41 +71,29 @@ class InvoiceAdmin(admin.ModelAdmin[m.Invoice]):
     search_fields = ("number", "customer__legal_name")
     inlines = [InvoiceLineInline]
 
-    # Writes go through the services (CLI, later the UI): the admin only shows documents.
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(m.Payment)
-class PaymentAdmin(admin.ModelAdmin[m.Payment]):
+class PaymentAdmin(ReadOnlyAdmin[m.Payment]):
     list_display = ("received_on", "customer", "amount", "method", "reference")
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
 
 
 @admin.register(m.AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin[m.AuditEvent]):
+class AuditEventAdmin(ReadOnlyAdmin[m.AuditEvent]):
     list_display = ("at", "actor", "action", "object_type", "object_id")
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 admin.site.register(m.NumberingSeries)
 admin.site.register(m.Membership)
+
+
+@admin.register(m.Subscription)
+class SubscriptionAdmin(ReadOnlyAdmin[m.Subscription]):
+    # The next billing date is derived by the services: create and change subscriptions
+    # with `facturier subscriptions …` (the web UI comes with issue 6).
+    list_display = ("name", "customer", "status", "frequency_unit", "interval", "next_billing_date")
+    list_filter = ("status", "frequency_unit")
+
+
+@admin.register(m.BillingRun)
+class BillingRunAdmin(ReadOnlyAdmin[m.BillingRun]):
+    list_display = ("started_at", "finished_at", "worker", "due", "issued", "drafted", "failed")
