@@ -5,6 +5,7 @@ from facturier.billing.models.audit import AuditEvent, ChainHead
 from facturier.billing.models.catalog import Product
 from facturier.billing.models.company import Company, Membership, Role
 from facturier.billing.models.customer import Customer, CustomerKind
+from facturier.billing.models.dunning import Reminder, ReminderLevel
 from facturier.billing.models.invoice import (
     DocType,
     ImmutableDocumentError,
@@ -13,6 +14,13 @@ from facturier.billing.models.invoice import (
     InvoiceStatus,
     LineKind,
     Settlement,
+)
+from facturier.billing.models.mail import (
+    AttemptOutcome,
+    DeliveryAttempt,
+    EmailTemplate,
+    MailboxMessage,
+    RecipientField,
 )
 from facturier.billing.models.numbering import NumberingSeries, SeriesCounter
 from facturier.billing.models.outbox import ArchivedDocument, OutboxMessage, OutboxStatus
@@ -36,6 +44,7 @@ from facturier.billing.models.subscription import (
 
 __all__ = [
     "ArchivedDocument",
+    "AttemptOutcome",
     "AuditEvent",
     "BilledPeriod",
     "BillingRun",
@@ -43,7 +52,9 @@ __all__ = [
     "Company",
     "Customer",
     "CustomerKind",
+    "DeliveryAttempt",
     "DocType",
+    "EmailTemplate",
     "EndKind",
     "FrequencyUnit",
     "ImmutableDocumentError",
@@ -52,6 +63,7 @@ __all__ = [
     "InvoiceStatus",
     "LineKind",
     "LineMode",
+    "MailboxMessage",
     "Membership",
     "NumberingSeries",
     "OutboxMessage",
@@ -61,6 +73,9 @@ __all__ = [
     "PaymentMethod",
     "PeriodOutcome",
     "Product",
+    "RecipientField",
+    "Reminder",
+    "ReminderLevel",
     "Role",
     "RunItem",
     "ScheduledChange",

@@ -101,6 +101,12 @@ class Company(models.Model):
         validators=[RegexValidator(r"^#[0-9A-Fa-f]{6}$", _("A colour such as #1f4e79."))],
     )
     invoice_footer = models.CharField(_("invoice footer"), max_length=300, blank=True)
+    # One of the built-in document layouts (facturier.documents.layouts.LAYOUTS).
+    invoice_layout = models.CharField(_("invoice layout"), max_length=20, default="classic")
+    # When set, users with the sales role only see the customers they are in charge of.
+    sales_see_own_customers_only = models.BooleanField(
+        _("sales reps only see their own customers"), default=False
+    )
     # The worker bills due subscriptions from this local hour on (a run catches up anything
     # missed, whatever the hour).
     billing_hour = models.PositiveSmallIntegerField(

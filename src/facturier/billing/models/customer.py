@@ -62,6 +62,8 @@ class Customer(models.Model):
         related_name="customers",
         verbose_name=_("sales rep"),
     )
+    # No automatic reminders while set (a negotiated schedule, a dispute in progress...).
+    reminders_paused = models.BooleanField(_("reminders paused"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -20,6 +20,14 @@ class OutboxMessage(models.Model):
     # Unique: a change that is retried writes its message once.
     key = models.CharField(max_length=200, unique=True)
     payload = models.JSONField(default=dict)
+    # The document the message is about, when there is one (delivery log, mailbox links).
+    invoice = models.ForeignKey(
+        "billing.Invoice",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="outbox_messages",
+    )
     status = models.CharField(max_length=8, choices=OutboxStatus.choices, default="pending")
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField()

@@ -73,6 +73,8 @@ class Subscription(models.Model):
     )
     copy_sales_rep = models.BooleanField(_("copy the sales rep"), default=True)
     # Invoices wait as drafts for a person to review and issue them.
+    # False: "issue without sending" -- the invoice waits to be sent by hand.
+    send_invoices = models.BooleanField(_("email the invoices"), default=True)
     review_before_issue = models.BooleanField(_("review before issue"), default=False)
     # --- state (one writer each: the subscription services and the billing run) ---
     # Periods starting on or after this date are never billed (cancel now / at period end).
