@@ -14,7 +14,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db import OperationalError, close_old_connections
@@ -22,6 +22,7 @@ from django.db import OperationalError, close_old_connections
 from facturier.billing import clock
 from facturier.billing.models import Company
 from facturier.billing.services.billing_run import billing_run, subscriptions_due
+from facturier.billing.services.dunning import reminders_run
 from facturier.worker.outbox import outbox_deliver
 
 log = logging.getLogger("facturier.worker")
@@ -37,6 +38,8 @@ class Worker:
     name: str
     stop: threading.Event
     retry_at: dict[int, datetime] = field(default_factory=dict)
+    # The local day of each company's last dunning pass by this worker (once a day).
+    dunned_on: dict[int, date] = field(default_factory=dict)
 
     def bill_due_companies(self) -> int:
         """Bill each company whose local billing hour has come and that has due work;
@@ -67,6 +70,23 @@ class Worker:
             done += progress
         return done
 
+    def remind_due_companies(self) -> int:
+        """The dunning pass of each company, once per local day from its billing hour (after
+        its billing run); returns the reminders sent. A pass is idempotent: a level is never
+        sent twice, whichever worker runs it and however often."""
+        sent = 0
+        for company in Company.objects.order_by("pk"):
+            local = clock.now().astimezone(_zone(company.timezone))
+            today = local.date()
+            if local.hour < company.billing_hour or self.dunned_on.get(company.pk) == today:
+                continue
+            if self.stop.is_set():
+                break
+            summary = reminders_run(company=company, as_of=today)
+            self.dunned_on[company.pk] = today
+            sent += summary.total_sent
+        return sent
+
     def deliver_outbox(self) -> int:
         return 0 if self.stop.is_set() else outbox_deliver()
 
@@ -77,7 +97,11 @@ def _zone(name: str) -> Any:
     return ZoneInfo(name)
 
 
-JOBS: list[Callable[[Worker], int]] = [Worker.bill_due_companies, Worker.deliver_outbox]
+JOBS: list[Callable[[Worker], int]] = [
+    Worker.bill_due_companies,
+    Worker.deliver_outbox,
+    Worker.remind_due_companies,
+]
 
 # After a database error (SQLite busy beyond its timeout, a PostgreSQL failover…) the job is
 # retried after this pause; its transaction rolled back, so nothing is half done.

@@ -1,0 +1,473 @@
+"""Dunning: the company's reminder policy, the daily pass, reminders by hand, disputes.
+
+The schedule itself (which level is due, what stops reminders, the penalty arithmetic) is pure
+and lives in `facturier.core.dunning`; this module reads the state, locks, and writes. Each
+reminder is a `Reminder` row plus an `email.reminder` outbox row written in the same
+transaction (the mail package composes and sends it). An automatic level is sent at most once
+per invoice: the pass locks the invoice row and re-reads what was sent before writing, and the
+unique constraint (invoice, level) refuses a second row whatever happens.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from facturier.billing import clock
+from facturier.billing.models import (
+    Company,
+    Customer,
+    DocType,
+    Invoice,
+    InvoiceStatus,
+    OutboxMessage,
+    Reminder,
+    ReminderLevel,
+    Settlement,
+)
+from facturier.billing.services.audit import audit_record
+from facturier.billing.services.errors import InvalidInput, NotAllowed
+from facturier.core import dunning as core
+
+ACTOR = "dunning-pass"
+OUTBOX_KIND = "email.reminder"
+_OPEN = [Settlement.OPEN, Settlement.PARTIAL]
+
+
+@dataclass(frozen=True)
+class LevelData:
+    """One level of a policy as a caller gives it (see ReminderLevel for the fields)."""
+
+    level: int
+    name: str
+    days: int
+    enabled: bool = True
+    attach_invoice: bool = True
+    copy_sales_rep: bool = False
+    formal_notice: bool = False
+
+
+def default_levels() -> list[LevelData]:
+    """DOMAIN "Dunning": courtesy note J-3 (off), reminder J+7, second reminder J+15, formal
+    notice J+30. The sales rep is copied once the reminders escalate."""
+    names = [_("Courtesy note"), _("Reminder"), _("Second reminder"), _("Formal notice")]
+    return [
+        LevelData(
+            level=lv.level, name=name, days=lv.days, enabled=lv.enabled,
+            copy_sales_rep=lv.level >= 3, formal_notice=lv.formal_notice,
+        )
+        for lv, name in zip(core.DEFAULT_POLICY, names, strict=True)
+    ]  # fmt: skip
+
+
+def reminder_policy(company: Company) -> list[ReminderLevel]:
+    """The company's levels in order, created with the defaults on first use."""
+    levels = list(ReminderLevel.objects.filter(company=company).order_by("level"))
+    if levels:
+        return levels
+    try:
+        with transaction.atomic():
+            ReminderLevel.objects.bulk_create(_rows(company, default_levels()))
+    except IntegrityError:
+        pass  # another process created them first: read theirs
+    return list(ReminderLevel.objects.filter(company=company).order_by("level"))
+
+
+def _rows(company: Company, levels: Sequence[LevelData]) -> list[ReminderLevel]:
+    return [ReminderLevel(company=company, **asdict(data)) for data in levels]
+
+
+def level_data(row: ReminderLevel) -> LevelData:
+    return LevelData(
+        level=row.level, name=row.name, days=row.days, enabled=row.enabled,
+        attach_invoice=row.attach_invoice, copy_sales_rep=row.copy_sales_rep,
+        formal_notice=row.formal_notice,
+    )  # fmt: skip
+
+
+def _core_levels(levels: Sequence[ReminderLevel | LevelData]) -> list[core.Level]:
+    return [core.Level(lv.level, lv.days, lv.enabled, lv.formal_notice) for lv in levels]
+
+
+def _check_levels(levels: Sequence[LevelData]) -> list[LevelData]:
+    cleaned = []
+    for i, data in enumerate(levels, start=1):
+        where = f"levels[{i}]"
+        for name in ("level", "days"):
+            value = getattr(data, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise InvalidInput(_("must be a whole number"), field=f"{where}.{name}")
+        name = str(data.name).strip()
+        if not name or len(name) > 100:
+            raise InvalidInput(_("a name of 1 to 100 characters"), field=f"{where}.name")
+        cleaned.append(LevelData(**{**asdict(data), "name": name}))
+    try:
+        core.check_policy(_core_levels(cleaned))
+    except core.PolicyError as exc:
+        raise InvalidInput(str(exc), field="levels") from exc
+    return sorted(cleaned, key=lambda d: d.level)
+
+
+@transaction.atomic
+def reminder_policy_set(
+    company: Company, levels: Sequence[LevelData], *, by: str
+) -> list[ReminderLevel]:
+    """Replace the company's levels, validated as a whole (numbered 1..n, days rising, at most
+    one formal notice and it comes last). Reminders already sent keep their level number."""
+    cleaned = _check_levels(levels)
+    Company.objects.select_for_update().filter(pk=company.pk).first()  # one writer at a time
+    before = [level_data(row) for row in reminder_policy(company)]
+    if before == cleaned:
+        return reminder_policy(company)
+    ReminderLevel.objects.filter(company=company).delete()
+    ReminderLevel.objects.bulk_create(_rows(company, cleaned))
+    audit_record(
+        company=company, actor=by, action="reminder_policy.updated", object_type="company",
+        object_id=company.pk, data={"levels": [asdict(d) for d in cleaned]},
+    )  # fmt: skip
+    return reminder_policy(company)
+
+
+def reminder_level_change(company: Company, level: int, *, by: str, **changes: Any) -> None:
+    """Change some fields of one level; the whole policy is validated again."""
+    current = [level_data(row) for row in reminder_policy(company)]
+    if level not in {d.level for d in current}:
+        raise InvalidInput(_("no level {level} in the policy").format(level=level), field="level")
+    unknown = set(changes) - (set(LevelData.__dataclass_fields__) - {"level"})
+    if unknown:
+        raise InvalidInput(_("unknown field {name}").format(name=sorted(unknown)[0]))
+    new = [LevelData(**{**asdict(d), **changes}) if d.level == level else d for d in current]
+    reminder_policy_set(company, new, by=by)
+
+
+# --- the pass -----------------------------------------------------------------------------
+
+
+@dataclass
+class ReminderOutcome:
+    invoice_id: int
+    number: str
+    customer: str
+    outcome: str  # sent (or would be, in a dry run), skipped, failed
+    level: int | None
+    name: str = ""
+    reason: str = ""
+    days_late: int = 0
+    amount_due: Decimal = Decimal("0.00")
+    penalty: Decimal = Decimal("0.00")
+    indemnity: Decimal = Decimal("0.00")
+    reminder_id: int | None = None
+
+
+@dataclass
+class DunningSummary:
+    dry_run: bool = False
+    sent: Counter[int] = field(default_factory=Counter)  # per level
+    skipped: Counter[str] = field(default_factory=Counter)  # per reason
+    failed: int = 0
+    outcomes: list[ReminderOutcome] = field(default_factory=list)
+
+    @property
+    def total_sent(self) -> int:
+        return sum(self.sent.values())
+
+    def add(self, outcome: ReminderOutcome) -> None:
+        self.outcomes.append(outcome)
+        if outcome.outcome == "sent" and outcome.level is not None:
+            self.sent[outcome.level] += 1
+        elif outcome.outcome == "skipped":
+            self.skipped[outcome.reason] += 1
+        else:
+            self.failed += 1
+
+
+def reminders_run(
+    *,
+    as_of: date | None = None,
+    company: Company | None = None,
+    dry_run: bool = False,
+    actor: str = ACTOR,
+) -> DunningSummary:
+    """Send each invoice the reminder due on `as_of` (default: each company's today).
+
+    Safe to run any number of times and from several processes at once: a level already sent
+    is never sent again. A dry run plans the same way and writes nothing."""
+    summary = DunningSummary(dry_run=dry_run)
+    companies = [company] if company else list(Company.objects.order_by("pk"))
+    for each in companies:
+        today = as_of or clock.company_today(each)
+        policy = _policy_read(each) if dry_run else reminder_policy(each)
+        for invoice, sent in _candidates(each, policy, today):
+            for outcome in _invoice_pass(invoice, sent, policy, today, dry_run, actor):
+                summary.add(outcome)
+    return summary
+
+
+def _policy_read(company: Company) -> list[ReminderLevel]:
+    rows = list(ReminderLevel.objects.filter(company=company).order_by("level"))
+    return rows or _rows(company, default_levels())
+
+
+def _candidates(
+    company: Company, policy: Sequence[ReminderLevel], today: date
+) -> list[tuple[Invoice, set[int]]]:
+    """Open invoices old enough for the earliest enabled level, with the levels sent."""
+    enabled = [lv.days for lv in policy if lv.enabled]
+    if not enabled:
+        return []
+    invoices = list(
+        Invoice.objects.filter(
+            company=company, status=InvoiceStatus.ISSUED, doc_type=DocType.INVOICE,
+            settlement__in=_OPEN, due_date__lte=today - timedelta(days=min(enabled)),
+        ).select_related("customer", "company").order_by("due_date", "pk")
+    )  # fmt: skip
+    sent: dict[int, set[int]] = {inv.pk: set() for inv in invoices}
+    rows = Reminder.objects.filter(invoice__in=[i.pk for i in invoices], manual=False)
+    for invoice_id, level in rows.values_list("invoice_id", "level"):
+        if level is not None:
+            sent[invoice_id].add(level)
+    return [(inv, sent[inv.pk]) for inv in invoices]
+
+
+def invoice_state(invoice: Invoice) -> core.InvoiceState:
+    settled = invoice.settlement in (Settlement.PAID, Settlement.CANCELLED)
+    return core.InvoiceState(
+        issued=invoice.is_issued,
+        credit_note=invoice.doc_type == DocType.CREDIT_NOTE,
+        balance=Decimal(0) if settled else invoice.balance,
+        disputed=invoice.disputed,
+        customer_paused=invoice.customer.reminders_paused,
+        # There is no direct-debit collection state yet (no mandates nor debit batches in
+        # the model): the payments work sets this from its batches. See docs/dunning.md.
+        debit_in_collection=False,
+    )
+
+
+def _invoice_pass(
+    invoice: Invoice,
+    sent: set[int],
+    policy: Sequence[ReminderLevel],
+    today: date,
+    dry_run: bool,
+    actor: str,
+) -> list[ReminderOutcome]:
+    assert invoice.due_date is not None  # issued invoices always have one
+    plan = core.reminder_plan(
+        _core_levels(policy), due_date=invoice.due_date, today=today, sent=sent
+    )
+    if plan.send is None:
+        return []
+    rows = {row.level: row for row in policy}
+    reason = core.stop_reason(invoice_state(invoice))
+    if reason:
+        return [_outcome(invoice, rows[plan.send.level], today, "skipped", reason)]
+    out = [
+        _outcome(invoice, rows[lv.level], today, "skipped", core.SUPERSEDED)
+        for lv in plan.superseded
+    ]
+    level = rows[plan.send.level]
+    if dry_run:
+        return [*out, _outcome(invoice, level, today, "sent")]
+    try:
+        reminder, reason = _send_level(invoice.pk, policy, level, today, actor)
+    except IntegrityError:  # the other writer won the race on (invoice, level)
+        reminder, reason = None, "already_sent"
+    if reminder is None:
+        return [*out, _outcome(invoice, level, today, "skipped", reason)]
+    done = _outcome(invoice, level, today, "sent")
+    done.penalty, done.indemnity, done.reminder_id = (
+        reminder.penalty,
+        reminder.indemnity,
+        reminder.pk,
+    )
+    return [*out, done]
+
+
+def _outcome(
+    invoice: Invoice, level: ReminderLevel, today: date, outcome: str, reason: str = ""
+) -> ReminderOutcome:
+    assert invoice.due_date is not None
+    return ReminderOutcome(
+        invoice.pk, str(invoice.number), invoice.customer.legal_name, outcome, level.level,
+        level.name, reason, core.days_late(invoice.due_date, today), invoice.balance,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def _send_level(
+    invoice_id: int,
+    policy: Sequence[ReminderLevel],
+    level: ReminderLevel,
+    today: date,
+    actor: str,
+) -> tuple[Reminder | None, str]:
+    """Under the invoice's row lock, check again and write the reminder (or say why not)."""
+    invoice = (
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("customer", "company")
+        .get(pk=invoice_id)
+    )
+    reason = core.stop_reason(invoice_state(invoice))
+    if reason:
+        return None, reason
+    rows = Reminder.objects.filter(invoice=invoice, manual=False, level__isnull=False)
+    sent = {level for level in rows.values_list("level", flat=True) if level is not None}
+    assert invoice.due_date is not None
+    plan = core.reminder_plan(
+        _core_levels(policy), due_date=invoice.due_date, today=today, sent=sent
+    )
+    if plan.send is None or plan.send.level != level.level:
+        return None, "already_sent"
+    return _reminder_write(invoice, level, today, manual=False, by=actor), ""
+
+
+def _reminder_write(
+    invoice: Invoice, level: ReminderLevel | None, today: date, *, manual: bool, by: str
+) -> Reminder:
+    """The reminder and its email (composed by the mail package), in the caller's transaction.
+
+    Penalty and indemnity are what the message states: only a formal notice states them."""
+    assert invoice.due_date is not None
+    late = core.days_late(invoice.due_date, today)
+    claim = core.Claim(Decimal("0.00"), Decimal("0.00"))
+    if level is not None and level.formal_notice:
+        claim = core.formal_notice_claim(
+            invoice.balance, annual_rate_percent=invoice.company.late_penalty_rate,
+            days_late=late, business=invoice.customer.is_business,
+        )  # fmt: skip
+    reminder = Reminder.objects.create(
+        invoice=invoice, level=level.level if level else None, manual=manual, sent_on=today,
+        days_late=late, amount_due=invoice.balance, penalty=claim.penalty,
+        indemnity=claim.indemnity, created_by=by,
+    )  # fmt: skip
+    reminder.message = OutboxMessage.objects.create(
+        company=invoice.company, kind=OUTBOX_KIND, key=f"reminder:{reminder.pk}",
+        invoice=invoice, payload={"reminder_id": reminder.pk}, next_attempt_at=clock.now(),
+    )  # fmt: skip
+    reminder.save(update_fields=["message"])
+    return reminder
+
+
+# --- by hand ------------------------------------------------------------------------------
+
+
+def _refusal(invoice: Invoice) -> str | None:
+    reason = core.stop_reason(invoice_state(invoice))
+    number = invoice.number or _("this draft")
+    return {
+        core.NOT_ISSUED: _("a draft cannot be reminded: issue it first"),
+        core.CREDIT_NOTE: _("{number} is a credit note: credit notes are never reminded"),
+        core.PAID: _("{number} is paid (or cancelled by a credit note): nothing to remind"),
+        core.DISPUTED: _("{number} is disputed: clear the dispute before sending a reminder"),
+    }.get(reason or "", "").format(number=number) or None
+
+
+@transaction.atomic
+def reminder_send_now(invoice: Invoice, *, by: str, today: date | None = None) -> Reminder:
+    """Send a reminder by hand (not a level of the policy: the general reminder wording).
+
+    Refused, with nothing written, for a draft, a credit note, a paid or a disputed invoice;
+    allowed while the customer's automatic reminders are paused (a person decided)."""
+    invoice = (
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("customer", "company")
+        .get(pk=invoice.pk)
+    )
+    refusal = _refusal(invoice)
+    if refusal:
+        raise NotAllowed(refusal)
+    reminder = _reminder_write(
+        invoice, None, today or clock.company_today(invoice.company), manual=True, by=by
+    )
+    audit_record(
+        company=invoice.company, actor=by, action="invoice.reminder_sent", object_type="invoice",
+        object_id=invoice.pk, data={"number": invoice.number, "reminder": reminder.pk},
+    )  # fmt: skip
+    return reminder
+
+
+@transaction.atomic
+def invoice_dispute_set(invoice: Invoice, *, disputed: bool, by: str) -> Invoice:
+    """Flag an issued invoice as disputed by the customer (no reminder while it is), or clear
+    the flag. Setting the flag it already has changes nothing and records nothing."""
+    invoice = Invoice.objects.select_for_update(of=("self",)).get(pk=invoice.pk)
+    if not invoice.is_issued:
+        raise NotAllowed(_("only an issued invoice can be disputed"))
+    if invoice.doc_type != DocType.INVOICE:
+        raise NotAllowed(_("a credit note cannot be disputed"))
+    if invoice.disputed == disputed:
+        return invoice
+    invoice.disputed = disputed
+    invoice.save(update_fields=["disputed"])
+    audit_record(
+        company=invoice.company, actor=by, object_type="invoice", object_id=invoice.pk,
+        action="invoice.disputed" if disputed else "invoice.dispute_cleared",
+        data={"number": invoice.number},
+    )  # fmt: skip
+    return invoice
+
+
+@transaction.atomic
+def customer_reminders_pause(customer: Customer, *, paused: bool, by: str) -> Customer:
+    """Pause (or resume) the automatic reminders of all the customer's invoices."""
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if customer.reminders_paused == paused:
+        return customer
+    customer.reminders_paused = paused
+    customer.save(update_fields=["reminders_paused"])
+    audit_record(
+        company=customer.company, actor=by, object_type="customer", object_id=customer.pk,
+        action="customer.reminders_paused" if paused else "customer.reminders_resumed",
+        data={"code": customer.code},
+    )  # fmt: skip
+    return customer
+
+
+# --- reads --------------------------------------------------------------------------------
+
+
+def reminders_list(*, company: Company, invoice: Invoice | None = None) -> QuerySet[Reminder]:
+    qs = Reminder.objects.filter(invoice__company=company).select_related("invoice", "message")
+    if invoice is not None:
+        qs = qs.filter(invoice=invoice)
+    return qs.order_by("sent_on", "pk")
+
+
+@dataclass(frozen=True)
+class LevelStatus:
+    level: int
+    name: str
+    days: int
+    on: date
+    status: str  # sent, planned, superseded, off, passed
+
+
+def reminder_schedule(invoice: Invoice, today: date) -> list[LevelStatus]:
+    """Where each level of the policy stands for an issued invoice."""
+    if invoice.due_date is None:
+        return []
+    sent = {r.level: r.sent_on for r in Reminder.objects.filter(invoice=invoice, manual=False)}
+    top = max((lv for lv in sent if lv is not None), default=0)
+    out = []
+    for row in _policy_read(invoice.company):
+        on = core.send_date(core.Level(row.level, row.days), invoice.due_date)
+        if row.level in sent:
+            status, on = "sent", sent[row.level]
+        elif not row.enabled:
+            status = "off"
+        elif row.level < top:
+            status = "superseded"
+        elif row.days < 0 and today >= invoice.due_date:
+            status = "passed"
+        else:
+            status = "planned"
+        out.append(LevelStatus(row.level, row.name, row.days, on, status))
+    return out
