@@ -1,0 +1,330 @@
+"""Exports for spreadsheets and accountants: invoices and payments as CSV, and the sales
+journal (journal des ventes) in the 18 FEC columns (LEGAL-FR §6, art. A47 A-1 LPF).
+
+Every export is an iterator of rows read in chunks, so 100,000 invoices stream out in
+constant memory: a web view wraps it in a StreamingHttpResponse, a command writes it to a
+file. Lines and allocations are read with one grouped query per chunk, never per row.
+
+The CSV files are written the way French spreadsheets open them (`;` between fields, decimal
+comma, dates 28/11/2026); `style="iso"` gives `,`, a decimal point and ISO dates instead.
+The sales journal follows the FEC: `|` (or tab) between fields, dates YYYYMMDD, decimal
+comma, no thousands separator, one balanced entry per issued document.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from itertools import islice
+from typing import Any, Literal
+
+from django.db.models import QuerySet, Sum
+
+from facturier.billing.models import (
+    Company,
+    DocType,
+    Invoice,
+    InvoiceLine,
+    InvoiceStatus,
+    Payment,
+    PaymentAllocation,
+)
+
+CHUNK = 2000
+Style = Literal["fr", "iso"]
+Row = list[str]
+
+
+class _Echo:
+    """A file-like object whose write() returns the line: csv.writer then yields text."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def csv_lines(rows: Iterable[Row], *, style: Style = "fr") -> Iterator[str]:
+    """Rows as CSV text lines (`;` for the French style, `,` for ISO), lazily."""
+    writer = csv.writer(_Echo(), delimiter=";" if style == "fr" else ",", lineterminator="\r\n")
+    for row in rows:
+        yield writer.writerow(row)
+
+
+def _amount(value: Decimal | None, style: Style) -> str:
+    """Two decimals, no thousands separator (the FEC's and spreadsheets' format).
+
+    >>> _amount(Decimal("1234.5"), "fr"), _amount(Decimal("-3"), "iso")
+    ('1234,50', '-3.00')
+    """
+    text = f"{(value or Decimal(0)):.2f}"
+    return text.replace(".", ",") if style == "fr" else text
+
+
+def _date(value: date | None, style: Style) -> str:
+    if value is None:
+        return ""
+    return f"{value:%d/%m/%Y}" if style == "fr" else value.isoformat()
+
+
+def _chunks(qs: QuerySet[Any, Any]) -> Iterator[list[Any]]:
+    """`qs` in lists of CHUNK rows, read with a server-side cursor where there is one."""
+    iterator = qs.iterator(chunk_size=CHUNK)
+    while chunk := list(islice(iterator, CHUNK)):
+        yield chunk
+
+
+# --- invoices ----------------------------------------------------------------------------
+
+INVOICE_HEADER = [
+    "number", "type", "status", "issue_date", "due_date", "customer_code", "customer",
+    "period_start", "period_end", "currency", "total_net", "total_vat", "total_gross",
+    "settled", "balance", "payment_status", "disputed", "corrects", "subscription_id",
+]  # fmt: skip
+
+_INVOICE_VALUES = (
+    "pk", "number", "doc_type", "status", "issue_date", "due_date", "customer__code",
+    "customer__legal_name", "buyer", "period_start", "period_end", "currency", "total_net",
+    "total_vat", "total_gross", "settled_amount", "settlement", "disputed", "corrects__number",
+    "subscription_id",
+)  # fmt: skip
+
+
+def invoice_rows(invoices: QuerySet[Invoice], *, style: Style = "fr") -> Iterator[Row]:
+    """The header, then one row per invoice or credit note of `invoices` (in its order).
+
+    Issued documents show the customer as it was at issue (the frozen buyer)."""
+    yield INVOICE_HEADER
+    for chunk in _chunks(invoices.values(*_INVOICE_VALUES)):
+        for r in chunk:
+            buyer = r["buyer"] or {}
+            yield [
+                r["number"] or "",
+                r["doc_type"],
+                r["status"],
+                _date(r["issue_date"], style),
+                _date(r["due_date"], style),
+                buyer.get("code") or r["customer__code"],
+                buyer.get("legal_name") or r["customer__legal_name"],
+                _date(r["period_start"], style),
+                _date(r["period_end"], style),
+                r["currency"],
+                _amount(r["total_net"], style),
+                _amount(r["total_vat"], style),
+                _amount(r["total_gross"], style),
+                _amount(r["settled_amount"], style),
+                _amount(r["total_gross"] - r["settled_amount"], style),
+                r["settlement"],
+                "1" if r["disputed"] else "0",
+                r["corrects__number"] or "",
+                str(r["subscription_id"] or ""),
+            ]
+
+
+# --- payments ----------------------------------------------------------------------------
+
+PAYMENT_HEADER = [
+    "received_on", "customer_code", "customer", "method", "reference", "currency", "amount",
+    "allocated", "unallocated", "invoices", "recorded_by",
+]  # fmt: skip
+
+
+def payments_for(company: Company, *, start: date | None, end: date | None) -> QuerySet[Payment]:
+    qs = Payment.objects.filter(company=company)
+    if start is not None:
+        qs = qs.filter(received_on__gte=start)
+    if end is not None:
+        qs = qs.filter(received_on__lte=end)
+    return qs.order_by("received_on", "pk")
+
+
+def payment_rows(payments: QuerySet[Payment], *, style: Style = "fr") -> Iterator[Row]:
+    """The header, then one row per payment with what it settled (invoice numbers)."""
+    yield PAYMENT_HEADER
+    values = payments.values(
+        "pk", "received_on", "customer__code", "customer__legal_name", "method", "reference",
+        "currency", "amount", "recorded_by",
+    )  # fmt: skip
+    for chunk in _chunks(values):
+        allocated: dict[int, list[tuple[str, Decimal]]] = {}
+        rows = PaymentAllocation.objects.filter(payment_id__in=[r["pk"] for r in chunk])
+        for a in rows.order_by("pk").values("payment_id", "invoice__number", "amount"):
+            number = a["invoice__number"] or ""
+            allocated.setdefault(a["payment_id"], []).append((number, a["amount"]))
+        for r in chunk:
+            parts = allocated.get(r["pk"], [])
+            used = sum((amount for _n, amount in parts), Decimal(0))
+            yield [
+                _date(r["received_on"], style),
+                r["customer__code"],
+                r["customer__legal_name"],
+                r["method"],
+                r["reference"],
+                r["currency"],
+                _amount(r["amount"], style),
+                _amount(used, style),
+                _amount(r["amount"] - used, style),
+                " ".join(number for number, _a in parts),
+                r["recorded_by"],
+            ]
+
+
+# --- sales journal (FEC columns) -----------------------------------------------------------
+
+FEC_HEADER = [
+    "JournalCode", "JournalLib", "EcritureNum", "EcritureDate", "CompteNum", "CompteLib",
+    "CompAuxNum", "CompAuxLib", "PieceRef", "PieceDate", "EcritureLib", "Debit", "Credit",
+    "EcritureLet", "DateLet", "ValidDate", "Montantdevise", "Idevise",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """The chart-of-accounts numbers the journal uses (PCG; the accountant may change them)."""
+
+    journal_code: str = "VE"
+    journal_label: str = "Ventes"
+    customers: str = "411000"
+    customers_label: str = "Clients"
+    services: str = "706000"
+    services_label: str = "Prestations de services"
+    goods: str = "707000"
+    goods_label: str = "Ventes de marchandises"
+    vat: str = "445710"
+    vat_label: str = "TVA collectée"
+
+
+@dataclass(frozen=True)
+class JournalLine:
+    """One line of an entry; `amount` > 0 is a debit, < 0 a credit."""
+
+    account: str
+    label: str
+    amount: Decimal
+    aux_code: str = ""
+    aux_label: str = ""
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    number: int  # EcritureNum: the document's place in the company's chain, gapless
+    day: date
+    piece: str
+    text: str
+    lines: tuple[JournalLine, ...]
+
+    @property
+    def balance(self) -> Decimal:
+        return sum((line.amount for line in self.lines), Decimal(0))
+
+
+def journal_documents(company: Company, *, start: date, end: date) -> QuerySet[Invoice]:
+    """Issued invoices and credit notes of `[start, end]` in the order they were issued."""
+    return Invoice.objects.filter(
+        company=company,
+        status=InvoiceStatus.ISSUED,
+        issue_date__gte=start,
+        issue_date__lte=end,
+    ).order_by("chain_index", "pk")
+
+
+def _rate_text(rate: str) -> str:
+    """A VAT rate as an account label shows it.
+
+    >>> _rate_text("20.00"), _rate_text("5.50")
+    ('20 %', '5,5 %')
+    """
+    value = Decimal(rate).normalize()
+    return f"{value:f}".replace(".", ",") + " %"
+
+
+def _entry(doc: dict[str, Any], nets: dict[str, Decimal], accounts: Accounts) -> JournalEntry:
+    """The entry of one document: customer debit, revenue and VAT credits (reversed for a
+    credit note, whose stored amounts are positive)."""
+    sign = Decimal(-1) if doc["doc_type"] == DocType.CREDIT_NOTE else Decimal(1)
+    buyer = doc["buyer"] or {}
+    code = buyer.get("code") or doc["customer__code"]
+    name = buyer.get("legal_name") or doc["customer__legal_name"]
+    lines = [
+        JournalLine(accounts.customers, accounts.customers_label, sign * doc["total_gross"],
+                    code, name),
+    ]  # fmt: skip
+    for kind, account, label in (
+        ("services", accounts.services, accounts.services_label),
+        ("goods", accounts.goods, accounts.goods_label),
+    ):
+        if nets.get(kind):
+            lines.append(JournalLine(account, label, -sign * nets[kind]))
+    vat_by_rate: dict[str, Decimal] = {}
+    for part in doc["vat_breakdown"] or []:
+        vat_by_rate[part["rate"]] = vat_by_rate.get(part["rate"], Decimal(0)) + Decimal(part["vat"])
+    for rate, amount in sorted(vat_by_rate.items(), key=lambda item: Decimal(item[0])):
+        if amount:
+            label = f"{accounts.vat_label} {_rate_text(rate)}"
+            lines.append(JournalLine(accounts.vat, label, -sign * amount))
+    what = "Avoir" if doc["doc_type"] == DocType.CREDIT_NOTE else "Facture"
+    return JournalEntry(
+        number=doc["chain_index"] or doc["pk"],
+        day=doc["issue_date"],
+        piece=doc["number"],
+        text=f"{what} {doc['number']} {name}",
+        lines=tuple(lines),
+    )
+
+
+def journal_entries(
+    company: Company, *, start: date, end: date, accounts: Accounts | None = None
+) -> Iterator[JournalEntry]:
+    """One balanced entry per document issued in `[start, end]`, in issue order."""
+    accounts = accounts or Accounts()
+    docs = journal_documents(company, start=start, end=end).values(
+        "pk", "chain_index", "number", "doc_type", "issue_date", "buyer", "customer__code",
+        "customer__legal_name", "total_gross", "vat_breakdown",
+    )  # fmt: skip
+    for chunk in _chunks(docs):
+        nets: dict[int, dict[str, Decimal]] = {}
+        per_kind = (
+            InvoiceLine.objects.filter(invoice_id__in=[d["pk"] for d in chunk])
+            .values("invoice_id", "kind")
+            .annotate(net=Sum("net_amount"))
+        )
+        for row in per_kind:
+            nets.setdefault(row["invoice_id"], {})[row["kind"]] = row["net"]
+        for doc in chunk:
+            yield _entry(doc, nets.get(doc["pk"], {}), accounts)
+
+
+def _clean(text: str, separator: str) -> str:
+    # A separator or a line break inside a field would shift the columns of the file.
+    return " ".join(text.replace(separator, " ").split())
+
+
+def journal_rows(
+    entries: Iterable[JournalEntry], *, accounts: Accounts | None = None
+) -> Iterator[Row]:
+    """The FEC header, then one row per entry line (amounts as the FEC writes them)."""
+    accounts = accounts or Accounts()
+    yield FEC_HEADER
+    for entry in entries:
+        day = f"{entry.day:%Y%m%d}"
+        for line in entry.lines:
+            debit = line.amount if line.amount > 0 else Decimal(0)
+            credit = -line.amount if line.amount < 0 else Decimal(0)
+            yield [
+                accounts.journal_code, accounts.journal_label, str(entry.number), day,
+                line.account, line.label, line.aux_code, line.aux_label, entry.piece, day,
+                entry.text, _amount(debit, "fr"), _amount(credit, "fr"), "", "", day, "", "",
+            ]  # fmt: skip
+
+
+def journal_lines(rows: Iterable[Sequence[str]], *, separator: str = "|") -> Iterator[str]:
+    """FEC text lines: fields joined by `|` or a tab, CRLF line ends."""
+    if separator not in ("|", "\t"):
+        raise ValueError("the FEC separator is '|' or a tab")
+    for row in rows:
+        yield separator.join(_clean(field, separator) for field in row) + "\r\n"
+
+
+def journal_filename(company: Company, *, start: date, end: date) -> str:
+    return f"{company.siren}-journal-ventes-{start:%Y%m%d}-{end:%Y%m%d}.txt"

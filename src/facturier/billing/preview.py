@@ -1,0 +1,153 @@
+"""The live preview of a subscription being set up: its first invoices, dates and amounts.
+
+Nothing is written: the unsaved data is checked the way `subscription_create` checks it, the
+schedule comes from `core.recurrence`, each period's lines from `core.subscription_lines`
+(stub and last-period proration included) and the totals from `core.totals`, as the billing
+run would compute them. Metered lines are left out of the amounts (their quantity is the
+usage still to come) and flagged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from itertools import islice
+from typing import Any
+
+from facturier.billing.models import Customer, Subscription, SubscriptionLine
+from facturier.billing.services.drafts import LineData, build_lines, line_inputs
+from facturier.billing.services.errors import InvalidInput
+from facturier.billing.services.subscriptions import (
+    SubscriptionLineData,
+    _lines,
+    schedule_of,
+)
+from facturier.core import recurrence as rec
+from facturier.core import subscription_lines as sl
+from facturier.core.totals import compute_totals
+
+PREVIEW_COUNT = 6
+
+# The schedule options a preview takes, as `subscription_create` does.
+OPTIONS = frozenset(
+    {
+        "semi_monthly_day1", "semi_monthly_day2", "start", "timing", "days_before",
+        "end_kind", "end_count", "end_date", "prorate_last",
+    }
+)  # fmt: skip
+
+# core.recurrence says what is wrong in words; these name the form field at fault.
+_FIELD_OF_ERROR = (
+    ("end rule kind", "end_kind"),
+    ("semi-monthly", "semi_monthly_day1"),
+    ("interval", "interval"),
+    ("service start", "start"),
+    ("end date", "end_date"),
+    ("'until'", "end_date"),
+    ("'count'", "end_count"),
+    ("days_before", "days_before"),
+    ("timing", "timing"),
+    ("Unit", "frequency_unit"),
+)
+
+
+def schedule_error_field(message: str) -> str:
+    """The input a schedule error is about.
+
+    >>> schedule_error_field("service start must not be after the anchor")
+    'start'
+    """
+    return next((f for key, f in _FIELD_OF_ERROR if key in message), "frequency_unit")
+
+
+@dataclass(frozen=True)
+class PreviewInvoice:
+    period_start: date
+    period_end: date
+    billing_date: date  # when the schedule says the invoice is due
+    issue_on: date  # when it will be issued: a period already due goes out with the next run
+    prorated: bool
+    net: Decimal
+    vat: Decimal
+    gross: Decimal
+    metered: bool = False  # metered usage comes on top of the amounts shown
+    to_confirm: bool = False  # waits as a draft for someone to confirm it
+
+
+def _line_data(source: SubscriptionLine, values: SubscriptionLine | sl.DraftLine) -> LineData:
+    """An invoice line of `source` with the quantity and price of `values`."""
+    return LineData(
+        description=source.description,
+        quantity=values.quantity,
+        unit_price=values.unit_price,
+        vat_code=source.vat_code,
+        unit_code=source.unit_code,
+        discount_percent=source.discount_percent,
+        kind=source.kind,
+    )
+
+
+def subscription_preview(
+    *,
+    customer: Customer,
+    lines: Sequence[SubscriptionLineData],
+    frequency_unit: str,
+    anchor: date,
+    today: date,
+    interval: int = 1,
+    count: int = PREVIEW_COUNT,
+    **options: Any,
+) -> list[PreviewInvoice]:
+    """The first `count` invoices of a subscription not yet saved; InvalidInput names the
+    field at fault (the same refusals as `subscription_create`)."""
+    unknown = set(options) - OPTIONS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise InvalidInput(f"unknown option '{key}'", field=key)
+    sub = Subscription(
+        company=customer.company,
+        customer=customer,
+        frequency_unit=frequency_unit,
+        interval=interval,
+        anchor=anchor,
+        **options,
+    )
+    try:
+        schedule = schedule_of(sub)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(str(exc), field=schedule_error_field(str(exc))) from exc
+    sources = _lines(sub, lines)
+    # Quantities, prices and discounts checked once, each error naming its line.
+    build_lines(sub.company, [_line_data(line, line) for line in sources])
+    plan = [
+        sl.PlanLine(line.position, line.description, line.quantity, line.unit_price, line.mode)  # type: ignore[arg-type]
+        for line in sources
+    ]
+    by_position = {line.position: line for line in sources}
+    metered = any(line.mode == "metered" for line in sources)
+    to_confirm = any(line.mode == "to_confirm" for line in sources)
+    # Periods starting up to occurrence `count` hold the first `count` (stub included).
+    horizon = rec.occurrence_start(schedule.anchor, schedule.frequency, count)
+    out = []
+    for period in islice(rec.periods(schedule, until=horizon), count):
+        drafts = [d for d in sl.period_lines(plan, [], period) if d.key in by_position]
+        data = [_line_data(by_position[draft.key], draft) for draft in drafts]
+        totals = compute_totals(line_inputs(build_lines(sub.company, data)), sub.company.currency)
+        billing = rec.billing_date(schedule, period)
+        out.append(
+            PreviewInvoice(
+                period_start=period.start,
+                period_end=period.end,
+                billing_date=billing,
+                issue_on=max(billing, today),
+                prorated=period.prorated,
+                net=totals.net,
+                vat=totals.vat,
+                gross=totals.gross,
+                metered=metered,
+                to_confirm=to_confirm,
+            )
+        )
+    return out
