@@ -1,5 +1,13 @@
 """The subcommands of `facturier`, one module per area."""
 
-from facturier.cli.commands import audit, billing, invoices, payments, subscriptions, system
+from facturier.cli.commands import (
+    audit,
+    billing,
+    invoices,
+    payments,
+    reminders,
+    subscriptions,
+    system,
+)
 
-__all__ = ["audit", "billing", "invoices", "payments", "subscriptions", "system"]
+__all__ = ["audit", "billing", "invoices", "payments", "reminders", "subscriptions", "system"]

@@ -97,6 +97,7 @@ def show(number: str, company_ref: str | None) -> None:
         click.echo(f"  {line.quantity.normalize():>8} × {line.description[:50]:<50} {total:>14}")
     for b in inv.vat_breakdown:
         click.echo(f"  VAT {b['category']} {b['rate']} % on {b['base']}: {b['vat']}")
+    _show_reminders(inv)
 
 
 @invoices.command("issue")
@@ -208,3 +209,35 @@ def xml(number: str, output: str | None, company_ref: str | None) -> None:
     """Write the archived Factur-X / EN 16931 CII XML of an issued document."""
     _name, data = _archived_bytes(number, company_ref, "xml")
     _write_out(data, output, f"{number.replace('/', '_')}.xml")
+
+
+def _show_reminders(inv: Any) -> None:
+    """The dispute flag and the reminders sent (see `facturier reminders list NUMBER`)."""
+    from facturier.billing.services.dunning import reminders_list
+    from facturier.cli.commands.reminders import reminder_lines
+
+    if inv.disputed:
+        click.echo("Disputed by the customer: no reminders until the dispute is cleared.")
+    lines = reminder_lines(reminders_list(company=inv.company, invoice=inv))
+    if lines:
+        click.echo("Reminders:")
+    for line in lines:
+        click.echo(f"  {line}")
+
+
+@invoices.command("dispute")
+@click.argument("number")
+@click.option("--clear", is_flag=True, help="Clear the dispute flag (reminders resume).")
+@company_option
+@friendly_errors
+def dispute(number: str, clear: bool, company_ref: str | None) -> None:
+    """Flag an issued invoice as disputed by the customer: no reminder is sent while it is."""
+    from facturier.billing.selectors import invoice_by_number
+    from facturier.billing.services.dunning import invoice_dispute_set
+
+    company = resolve_company(company_ref)
+    inv = invoice_by_number(number, company=company)
+    if inv is None:
+        raise click.ClickException(f"no document numbered '{number}'")
+    invoice_dispute_set(inv, disputed=not clear, by=actor())
+    click.echo(f"{inv.number}: dispute {'cleared' if clear else 'recorded'}.")
