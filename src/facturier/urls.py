@@ -1,9 +1,9 @@
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import RedirectView
+from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    # The back office is the admin until the web UI lands.
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    # The language switch (set_language) of the web UI.
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("facturier.web.urls")),
 ]

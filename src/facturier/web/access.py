@@ -1,0 +1,191 @@
+"""Who may do what in the web UI: capabilities per role, and the decorator every view uses.
+
+A view declares the one capability it needs with ``@requires(Can.X)``. The decorator signs the
+user in if needed, finds the user's company (one Membership per user), refuses with a clear
+403 page when the role lacks the capability, and hands the view a :class:`WebRequest` that
+carries ``membership``, ``company`` and ``can``. Reads of customers and of anything attached
+to a customer go through :func:`visible_customers` / :func:`restrict_to_visible`, which apply
+the company's "sales reps only see their own customers" switch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from functools import wraps
+from typing import Concatenate, ParamSpec, TypeVar, cast
+
+from django.contrib.auth.models import User
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
+from django.db.models import Model, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+
+from facturier.billing.models import Company, Customer, Membership, Role
+
+P = ParamSpec("P")
+M = TypeVar("M", bound=Model)
+
+
+class Can(StrEnum):
+    """What a role may do. Templates read them as ``can.manage_customers``, etc."""
+
+    VIEW = "view"  # dashboard, lists and details (within the visible customers)
+    MANAGE_CUSTOMERS = "manage_customers"
+    MANAGE_SUBSCRIPTIONS = "manage_subscriptions"
+    EDIT_DRAFTS = "edit_drafts"  # create and change draft invoices
+    ISSUE_INVOICES = "issue_invoices"  # issue, send again, confirm drafts to review
+    RECORD_PAYMENTS = "record_payments"
+    ISSUE_CREDIT_NOTES = "issue_credit_notes"
+    RUN_BILLING = "run_billing"
+    EXPORT = "export"
+    VIEW_MAILBOX = "view_mailbox"
+    MANAGE_SETTINGS = "manage_settings"  # company, branding, numbering, reminders, templates
+    MANAGE_USERS = "manage_users"
+
+
+# The permission matrix (docs/web.md). The owner may do everything.
+ROLE_CAPABILITIES: dict[str, frozenset[Can]] = {
+    Role.OWNER: frozenset(Can),
+    Role.ACCOUNTANT: frozenset(
+        {
+            Can.VIEW,
+            Can.MANAGE_CUSTOMERS,
+            Can.MANAGE_SUBSCRIPTIONS,
+            Can.EDIT_DRAFTS,
+            Can.ISSUE_INVOICES,
+            Can.RECORD_PAYMENTS,
+            Can.ISSUE_CREDIT_NOTES,
+            Can.RUN_BILLING,
+            Can.EXPORT,
+            Can.VIEW_MAILBOX,
+        }
+    ),
+    Role.SALES: frozenset(
+        {Can.VIEW, Can.MANAGE_CUSTOMERS, Can.MANAGE_SUBSCRIPTIONS, Can.EDIT_DRAFTS}
+    ),
+    Role.READONLY: frozenset({Can.VIEW, Can.VIEW_MAILBOX}),
+}
+
+
+class WebRequest(HttpRequest):
+    """The request a view receives from :func:`requires`: a signed-in member of a company."""
+
+    user: User
+    membership: Membership
+    company: Company
+    can: frozenset[Can]
+
+
+def capabilities(role: str) -> frozenset[Can]:
+    return ROLE_CAPABILITIES.get(role, frozenset())
+
+
+def membership_of(user: User) -> Membership | None:
+    try:
+        return Membership.objects.select_related("company").get(user=user)
+    except Membership.DoesNotExist:
+        return None
+
+
+def attach(request: HttpRequest) -> WebRequest | None:
+    """Give a signed-in request its membership, company and capabilities (None: no company)."""
+    if hasattr(request, "membership"):
+        return cast(WebRequest, request)
+    user = request.user
+    if not user.is_authenticated:
+        return None
+    membership = membership_of(user)
+    if membership is None:
+        return None
+    web = cast(WebRequest, request)
+    web.membership = membership
+    web.company = membership.company
+    web.can = capabilities(membership.role)
+    return web
+
+
+def requires(
+    capability: Can,
+) -> Callable[
+    [Callable[Concatenate[WebRequest, P], HttpResponse]],
+    Callable[Concatenate[HttpRequest, P], HttpResponse],
+]:
+    """Decorate a view that needs `capability`; a refusal is a 403 page that says why."""
+
+    def decorate(
+        view: Callable[Concatenate[WebRequest, P], HttpResponse],
+    ) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            web = attach(request)
+            if web is None:
+                raise PermissionDenied(
+                    _("Your account is not attached to a company. Ask the owner to add you.")
+                )
+            if capability not in web.can:
+                raise PermissionDenied(refusal(capability))
+            return view(web, *args, **kwargs)
+
+        wrapper.required_capability = capability  # type: ignore[attr-defined]
+        return cast(Callable[Concatenate[HttpRequest, P], HttpResponse], wrapper)
+
+    return decorate
+
+
+def refusal(capability: Can) -> str:
+    """The message shown when a role lacks a capability."""
+    messages = {
+        Can.VIEW: _("You may not view this page."),
+        Can.MANAGE_CUSTOMERS: _("Your role does not allow creating or changing customers."),
+        Can.MANAGE_SUBSCRIPTIONS: _("Your role does not allow changing subscriptions."),
+        Can.EDIT_DRAFTS: _("Your role does not allow preparing invoices."),
+        Can.ISSUE_INVOICES: _("Only an owner or an accountant may issue or send invoices."),
+        Can.RECORD_PAYMENTS: _("Only an owner or an accountant may record payments."),
+        Can.ISSUE_CREDIT_NOTES: _("Only an owner or an accountant may issue credit notes."),
+        Can.RUN_BILLING: _("Only an owner or an accountant may start a billing run."),
+        Can.EXPORT: _("Only an owner or an accountant may export the accounts."),
+        Can.VIEW_MAILBOX: _("Your role does not give access to the mailbox."),
+        Can.MANAGE_SETTINGS: _("Only an owner may change the company settings."),
+        Can.MANAGE_USERS: _("Only an owner may manage users and roles."),
+    }
+    return messages[capability]
+
+
+def sees_own_customers_only(request: WebRequest) -> bool:
+    return request.membership.role == Role.SALES and request.company.sales_see_own_customers_only
+
+
+def visible_customers(request: WebRequest) -> QuerySet[Customer]:
+    """The company's customers this user may see."""
+    qs = Customer.objects.filter(company=request.company)
+    if sees_own_customers_only(request):
+        qs = qs.filter(sales_rep=request.user)
+    return qs
+
+
+def restrict_to_visible(
+    qs: QuerySet[M], request: WebRequest, *, customer_field: str = "customer"
+) -> QuerySet[M]:
+    """Rows of the company attached to a customer this user may see (invoices, payments...)."""
+    qs = qs.filter(**{f"{customer_field}__company": request.company})
+    if sees_own_customers_only(request):
+        qs = qs.filter(**{f"{customer_field}__sales_rep": request.user})
+    return qs
+
+
+def get_visible(qs: QuerySet[M], **lookup: object) -> M:
+    """One row of an already restricted queryset, or a 404 (hidden rows do not exist)."""
+    try:
+        return qs.get(**lookup)
+    except ObjectDoesNotExist as exc:
+        raise Http404(_("Not found.")) from exc
+
+
+def ensure(request: WebRequest, capability: Can) -> None:
+    """Refuse inside a view (e.g. a POST branch of a page anyone may view)."""
+    if capability not in request.can:
+        raise PermissionDenied(refusal(capability))

@@ -1,0 +1,1 @@
+"""Forms of the web UI: parse and check the input, then a view calls one service."""

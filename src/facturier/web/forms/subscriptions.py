@@ -1,0 +1,320 @@
+"""Forms of the subscription pages: the one form that sets up a recurring invoice (with its
+lines), and the pause, resume, cancel and change forms of the detail page."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib.auth.models import User
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from facturier.billing.models import Customer, Product, SubscriptionLine
+from facturier.billing.models.catalog import UNIT_CHOICES, VAT_CHOICES, LineKindChoices
+from facturier.billing.models.subscription import EndKind, LineMode, Timing
+from facturier.billing.services.errors import ServiceError
+from facturier.billing.services.subscriptions import SubscriptionLineData
+from facturier.core.recurrence import PRESETS
+from facturier.web.forms.common import DateInput
+
+CUSTOM = "custom"
+
+# The usual French names (DOMAIN "Recurrence"); the catalogue translates them.
+FREQUENCY_CHOICES = [
+    ("weekly", _("Weekly")),
+    ("biweekly", _("Every two weeks")),
+    ("semi_monthly", _("Twice a month")),
+    ("monthly", _("Monthly")),
+    ("bimonthly", _("Every two months")),
+    ("quarterly", _("Quarterly")),
+    ("half_yearly", _("Every six months")),
+    ("yearly", _("Yearly")),
+    (CUSTOM, _("Every N days, weeks, months or years")),
+]
+
+UNIT_OF_CUSTOM = [
+    ("day", _("days")),
+    ("week", _("weeks")),
+    ("month", _("months")),
+    ("year", _("years")),
+]
+
+
+def decimal_field(label: Any, *, required: bool = True, **kwargs: Any) -> forms.DecimalField:
+    """A number typed the French way ("49,90") or the English way, with a numeric keyboard."""
+    field = forms.DecimalField(label=label, required=required, localize=True, **kwargs)
+    field.widget.attrs.update({"inputmode": "decimal", "autocomplete": "off"})
+    return field
+
+
+class SubscriptionForm(forms.Form):
+    customer = forms.ModelChoiceField(queryset=Customer.objects.none(), label=_("Customer"))
+    name = forms.CharField(
+        label=_("Name"), max_length=200, help_text=_("Shown in lists, e.g. “Hosting Pro”.")
+    )
+    frequency = forms.ChoiceField(label=_("Frequency"), choices=FREQUENCY_CHOICES)
+    every = forms.IntegerField(label=_("Every"), min_value=1, max_value=366, required=False)
+    unit = forms.ChoiceField(label=_("Unit"), choices=UNIT_OF_CUSTOM, required=False)
+    semi_monthly_day1 = forms.IntegerField(
+        label=_("First day of the month"), min_value=1, max_value=27, initial=1, required=False
+    )
+    semi_monthly_day2 = forms.IntegerField(
+        label=_("Second day of the month"), min_value=2, max_value=31, initial=15, required=False
+    )
+    anchor = forms.DateField(
+        label=_("First period starts on"),
+        widget=DateInput(),
+        help_text=_("Every later period is computed from this date (31st → end of month)."),
+    )
+    start = forms.DateField(
+        label=_("Service starts earlier, on"),
+        widget=DateInput(),
+        required=False,
+        help_text=_("Optional: the days before the first period are billed first, prorated."),
+    )
+    timing = forms.ChoiceField(label=_("Billing"), choices=Timing.choices, initial="advance")
+    days_before = forms.IntegerField(
+        label=_("Days before the period (in advance)"), min_value=0, max_value=90, initial=0
+    )
+    end_kind = forms.ChoiceField(label=_("Ends"), choices=EndKind.choices, initial="never")
+    end_count = forms.IntegerField(
+        label=_("Number of invoices"), min_value=1, max_value=10000, required=False
+    )
+    end_date = forms.DateField(
+        label=_("Last day of service"), widget=DateInput(), required=False
+    )
+    prorate_last = forms.BooleanField(label=_("Prorate the last period"), required=False)
+    sales_rep = forms.ModelChoiceField(
+        queryset=User.objects.none(), label=_("Sales rep"), required=False
+    )
+    copy_sales_rep = forms.BooleanField(
+        label=_("Copy the sales rep on each invoice email"), required=False, initial=True
+    )
+    send_invoices = forms.BooleanField(
+        label=_("Email the invoices to the customer"), required=False, initial=True
+    )
+    review_before_issue = forms.BooleanField(
+        label=_("Review each invoice before it is issued"),
+        required=False,
+        help_text=_("Invoices wait as drafts until someone confirms them."),
+    )
+    payment_terms_days = forms.IntegerField(
+        label=_("Payment terms (days)"), min_value=0, max_value=60, required=False
+    )
+    customer_po = forms.CharField(label=_("Purchase order"), max_length=50, required=False)
+
+    def __init__(
+        self, *args: Any, customers: QuerySet[Customer], users: QuerySet[User], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].queryset = customers  # type: ignore[attr-defined]
+        self.fields["sales_rep"].queryset = users  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("frequency") == CUSTOM:
+            if not data.get("every"):
+                self.add_error("every", _("Give the number of days, weeks, months or years."))
+            if not data.get("unit"):
+                self.add_error("unit", _("Choose days, weeks, months or years."))
+        if data.get("end_kind") == EndKind.COUNT and not data.get("end_count"):
+            self.add_error("end_count", _("Give the number of invoices."))
+        if data.get("end_kind") == EndKind.UNTIL and not data.get("end_date"):
+            self.add_error("end_date", _("Give the last day of service."))
+        return data
+
+    def schedule(self) -> dict[str, Any]:
+        """The schedule as `subscription_preview` and `subscription_create` take it."""
+        data = self.cleaned_data
+        if data["frequency"] == CUSTOM:
+            unit, interval = data["unit"], data["every"]
+        else:
+            preset = PRESETS[data["frequency"]]
+            unit, interval = str(preset.unit), preset.interval
+        schedule: dict[str, Any] = {
+            "frequency_unit": unit,
+            "interval": interval,
+            "anchor": data["anchor"],
+            "start": data.get("start"),
+            "timing": data["timing"],
+            "days_before": data.get("days_before") or 0,
+            "end_kind": data["end_kind"],
+            "prorate_last": bool(data.get("prorate_last")),
+        }
+        if unit == "semi_monthly":
+            schedule["semi_monthly_day1"] = data.get("semi_monthly_day1") or 1
+            schedule["semi_monthly_day2"] = data.get("semi_monthly_day2") or 15
+        if data["end_kind"] == EndKind.COUNT:
+            schedule["end_count"] = data["end_count"]
+        if data["end_kind"] == EndKind.UNTIL:
+            schedule["end_date"] = data["end_date"]
+        return schedule
+
+    def options(self) -> dict[str, Any]:
+        """The invoicing options `subscription_create` takes beside the schedule."""
+        data = self.cleaned_data
+        return {
+            "sales_rep": data.get("sales_rep"),
+            "copy_sales_rep": bool(data.get("copy_sales_rep")),
+            "send_invoices": bool(data.get("send_invoices")),
+            "review_before_issue": bool(data.get("review_before_issue")),
+            "payment_terms_days": data.get("payment_terms_days"),
+            "customer_po": data.get("customer_po") or "",
+        }
+
+
+# A service's field name → this form's.
+SCHEDULE_FIELDS = {
+    "frequency_unit": "frequency",
+    "interval": "every",
+    "frequency": "frequency",
+}
+
+
+class LineForm(forms.Form):
+    product = forms.ModelChoiceField(
+        queryset=Product.objects.none(), label=_("Product"), required=False
+    )
+    description = forms.CharField(
+        label=_("Description"),
+        max_length=500,
+        required=False,
+        help_text=_("Blank: the product's name."),
+    )
+    quantity = decimal_field(_("Quantity"), initial=Decimal(1), max_digits=16, decimal_places=4)
+    unit_price = decimal_field(
+        _("Unit price excl. VAT"),
+        required=False,
+        max_digits=18,
+        decimal_places=6,
+        help_text=_("Blank: the product's price."),
+    )
+    vat_code = forms.ChoiceField(label=_("VAT"), choices=VAT_CHOICES, initial="FR-20")
+    unit_code = forms.ChoiceField(label=_("Unit"), choices=UNIT_CHOICES, initial="C62")
+    discount_percent = decimal_field(
+        _("Discount %"), initial=Decimal(0), max_digits=5, decimal_places=2, min_value=0
+    )
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=LineKindChoices.choices, initial=LineKindChoices.SERVICES
+    )
+    mode = forms.ChoiceField(label=_("Amount"), choices=LineMode.choices, initial="fixed")
+
+    def __init__(self, *args: Any, products: QuerySet[Product] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if products is not None:
+            self.fields["product"].queryset = products  # type: ignore[attr-defined]
+
+    def line_data(self) -> SubscriptionLineData:
+        data = self.cleaned_data
+        product = data.get("product")
+        return SubscriptionLineData(
+            description=data.get("description") or "",
+            quantity=data["quantity"],
+            unit_price=data.get("unit_price"),
+            # The product's VAT and unit apply unless the line says otherwise.
+            vat_code=data["vat_code"] if product is None or self._changed("vat_code") else None,
+            unit_code=data["unit_code"] if product is None or self._changed("unit_code") else None,
+            discount_percent=data.get("discount_percent") or Decimal(0),
+            mode=data["mode"],
+            kind=data["kind"] if product is None or self._changed("kind") else None,
+            product=product,
+        )
+
+    def _changed(self, name: str) -> bool:
+        return name in self.changed_data
+
+
+class BaseLineFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
+    def __init__(self, *args: Any, products: QuerySet[Product], **kwargs: Any) -> None:
+        self.products = products
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        return {**super().get_form_kwargs(index), "products": self.products}
+
+    def filled(self) -> list[LineForm]:
+        """The lines given, in order (untouched blank rows are left out)."""
+        return [f for f in self.forms if f.has_changed() and f.is_valid()]  # type: ignore[misc]
+
+    def clean(self) -> None:
+        if any(self.errors):
+            return
+        if not any(f.has_changed() for f in self.forms):
+            raise forms.ValidationError(_("Give at least one line."))
+
+
+LineFormSet = forms.formset_factory(LineForm, formset=BaseLineFormSet, extra=3, max_num=50)
+
+_LINE_FIELD = re.compile(r"^lines\[(\d+)\](?:\.(\w+))?$")
+
+
+def add_line_error(formset: BaseLineFormSet, lines: list[LineForm], exc: ServiceError) -> bool:
+    """Show a service error about `lines[i].field` next to that line's field; False when the
+    error is not about a line."""
+    if exc.field == "lines":
+        formset._non_form_errors = formset.error_class([exc.message])  # type: ignore[attr-defined]
+        return True
+    match = _LINE_FIELD.match(exc.field or "")
+    if match is None:
+        return False
+    index, name = int(match.group(1)) - 1, match.group(2)
+    if not 0 <= index < len(lines):
+        return False
+    form = lines[index]
+    form.add_error(name if name in form.fields else None, exc.message)
+    return True
+
+
+class PauseForm(forms.Form):
+    start = forms.DateField(label=_("Pause from"), widget=DateInput())
+    end = forms.DateField(
+        label=_("Until"),
+        widget=DateInput(),
+        required=False,
+        help_text=_("Blank: until resumed."),
+    )
+
+
+class ResumeForm(forms.Form):
+    on = forms.DateField(label=_("Resume on"), widget=DateInput())
+
+
+class CancelForm(forms.Form):
+    WHEN = [
+        ("period_end", _("At the end of the current period")),
+        ("now", _("From a date (default: today)")),
+    ]
+    when = forms.ChoiceField(label=_("Cancel"), choices=WHEN, initial="period_end")
+    on = forms.DateField(label=_("From"), widget=DateInput(), required=False)
+    credit = forms.BooleanField(
+        label=_("Issue a credit note for the days already invoiced after that date"),
+        required=False,
+    )
+
+
+class ChangeForm(forms.Form):
+    line = forms.ModelChoiceField(queryset=SubscriptionLine.objects.none(), label=_("Line"))
+    effective = forms.DateField(label=_("From"), widget=DateInput())
+    quantity = decimal_field(
+        _("New quantity"), required=False, max_digits=16, decimal_places=4, min_value=0
+    )
+    unit_price = decimal_field(
+        _("New unit price excl. VAT"),
+        required=False,
+        max_digits=18,
+        decimal_places=6,
+        min_value=0,
+    )
+
+    def __init__(self, *args: Any, lines: QuerySet[SubscriptionLine], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["line"].queryset = lines  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("quantity") is None and data.get("unit_price") is None:
+            self.add_error("quantity", _("Give a new quantity, a new price, or both."))
+        return data

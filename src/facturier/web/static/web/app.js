@@ -1,0 +1,64 @@
+/* Facturier web UI behaviour. No inline scripts anywhere (the CSP forbids them):
+   pages pass data in <script type="application/json"> blocks made by json_script. */
+"use strict";
+
+function facturierMenu() {
+  const toggle = document.querySelector(".menu-toggle");
+  const nav = document.getElementById("mainnav");
+  if (!toggle || !nav) return;
+  toggle.addEventListener("click", () => {
+    const open = nav.classList.toggle("open");
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+}
+
+/* Asks before a destructive submit: <form data-confirm="Sure?">. */
+function facturierConfirm() {
+  document.addEventListener("submit", (event) => {
+    const message = event.target.dataset && event.target.dataset.confirm;
+    if (message && !window.confirm(message)) event.preventDefault();
+  });
+}
+
+/* A chart: <canvas data-chart="bar|line" data-source="id-of-json-script">. The JSON holds
+   {labels: [...], datasets: [{label, data, ...}], money: "EUR"|null, locale: "fr"|"en"}. */
+function facturierCharts(root) {
+  if (typeof Chart === "undefined") return;
+  root.querySelectorAll("canvas[data-chart]").forEach((canvas) => {
+    if (canvas.dataset.ready) return;
+    const source = document.getElementById(canvas.dataset.source);
+    if (!source) return;
+    const spec = JSON.parse(source.textContent);
+    const locale = spec.locale === "en" ? "en-GB" : "fr-FR";
+    const money = spec.money
+      ? new Intl.NumberFormat(locale, { style: "currency", currency: spec.money, maximumFractionDigits: 0 })
+      : new Intl.NumberFormat(locale);
+    const palette = ["#1f4e79", "#3a9d5d", "#d08c00", "#a3231f"];
+    spec.datasets.forEach((ds, i) => {
+      ds.data = ds.data.map(Number);
+      ds.backgroundColor = ds.backgroundColor || palette[i % palette.length];
+      ds.borderColor = ds.borderColor || palette[i % palette.length];
+    });
+    canvas.dataset.ready = "1";
+    new Chart(canvas, {
+      type: canvas.dataset.chart,
+      data: { labels: spec.labels, datasets: spec.datasets },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        scales: { y: { beginAtZero: true, ticks: { callback: (v) => money.format(v) } } },
+        plugins: {
+          tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${money.format(c.parsed.y)}` } },
+        },
+      },
+    });
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  facturierMenu();
+  facturierConfirm();
+  facturierCharts(document);
+});
+document.addEventListener("htmx:load", (event) => facturierCharts(event.target));
