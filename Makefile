@@ -8,7 +8,7 @@ export DJANGO_SETTINGS_MODULE := facturier.settings
 CODE   := $(wildcard src tests bench)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev setup run serve test lint format bench clean
+.PHONY: help install install-dev setup run serve browser test lint format bench screenshots clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -39,7 +39,23 @@ setup: install  ## install, migrate the embedded database, load the demo company
 run: setup  ## setup, then serve http://$(HOST):$(PORT) with a worker
 	$(BIN)/facturier serve --host $(HOST) --port $(PORT)
 
-test: install-dev  ## the whole test suite (SQLite, or PostgreSQL when DATABASE_URL points there)
+# The browser tests (tests/browser) drive Debian's Chromium; Playwright's own browser
+# downloads are never used. Without /usr/bin/chromium they skip and say why.
+CHROMIUM := /usr/bin/chromium
+browser:  ## Debian's Chromium for the browser tests (apt-get install when missing and root)
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get install -y -qq chromium >/dev/null 2>&1 \
+		|| { apt-get update -qq && apt-get install -y -qq chromium; } \
+		|| echo "WARNING: apt-get install chromium failed: the browser tests will skip"; \
+	else \
+		echo "WARNING: $(CHROMIUM) is missing and we are not root: the browser tests will skip" \
+			"(install it with: sudo apt-get install -y chromium)"; \
+	fi
+
+test: install-dev browser  ## the whole test suite (SQLite, or PostgreSQL when DATABASE_URL points there)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-dev  ## ruff, ruff format --check, mypy, import contracts
@@ -55,6 +71,10 @@ format: install-dev  ## rewrite the code with ruff's formatter and autofixes
 bench: install-dev  ## benchmarks, results written into docs/benchmarks.md (several minutes)
 	$(BIN)/python bench/run_all.py
 	$(BIN)/python bench/render.py
+	$(BIN)/python bench/pages.py
+
+screenshots: install-dev browser  ## PNGs of the main pages (demo company) into docs/screenshots/
+	$(BIN)/python scripts/screenshots.py
 
 clean:  ## remove the virtual environment and the embedded database
 	rm -rf $(VENV) var
