@@ -10,10 +10,20 @@ from types import ModuleType
 
 import pytest
 
-from facturier.documents import cii, cii_base, cii_lines, cii_notes, cii_parties, cii_tax
+from facturier.documents import (
+    cii,
+    cii_base,
+    cii_lines,
+    cii_notes,
+    cii_parties,
+    cii_tax,
+    layouts,
+)
 
 
-@pytest.mark.parametrize("module", [cii, cii_base, cii_lines, cii_notes, cii_parties, cii_tax])
+@pytest.mark.parametrize(
+    "module", [cii, cii_base, cii_lines, cii_notes, cii_parties, cii_tax, layouts]
+)
 def test_docstring_examples(module: ModuleType) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0

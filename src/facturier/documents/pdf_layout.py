@@ -1,4 +1,4 @@
-"""Page furniture of the invoice PDF: embedded fonts, styles, page numbers, PDF/A output intent.
+"""Page machinery of the invoice PDF: embedded fonts, styles, numbered pages, PDF/A output intent.
 
 Only TrueType fonts are used, so that every glyph is embedded (FX-01): the 14 standard PDF
 fonts are never embedded, which PDF/A forbids. DejaVu Sans when the system has it, else the
@@ -8,6 +8,7 @@ Vera fonts that ship inside ReportLab.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -50,39 +51,41 @@ def register_fonts() -> tuple[str, str]:
     return FONT, FONT_BOLD
 
 
-def styles(accent: str) -> dict[str, ParagraphStyle]:
+def styles(accent: str, size: float = 8.5) -> dict[str, ParagraphStyle]:
+    """The paragraph styles of a layout, from its accent colour and body font size."""
     register_fonts()
-    base = ParagraphStyle("base", fontName=FONT, fontSize=8.5, leading=11)
+    base = ParagraphStyle("base", fontName=FONT, fontSize=size, leading=size + 2.5)
+    small = size - 1
+    head = {"parent": base, "fontName": FONT_BOLD, "fontSize": size - 0.5}
     return {
         "base": base,
-        "small": ParagraphStyle("small", parent=base, fontSize=7.5, leading=9.5),
+        "small": ParagraphStyle("small", parent=base, fontSize=small, leading=small + 2),
         "right": ParagraphStyle("right", parent=base, alignment=TA_RIGHT),
         "bold": ParagraphStyle("bold", parent=base, fontName=FONT_BOLD),
-        "party": ParagraphStyle("party", parent=base, fontName=FONT_BOLD, fontSize=10, leading=13),
+        "bold_right": ParagraphStyle(
+            "bold_right", parent=base, fontName=FONT_BOLD, alignment=TA_RIGHT
+        ),
+        "party": ParagraphStyle(
+            "party", parent=base, fontName=FONT_BOLD, fontSize=size + 1.5, leading=size + 4.5
+        ),
         "title": ParagraphStyle(
             "title",
             parent=base,
             fontName=FONT_BOLD,
-            fontSize=18,
-            leading=22,
+            fontSize=size + 9.5,
+            leading=size + 13.5,
             textColor=colors.HexColor(accent),
         ),
-        "head": ParagraphStyle(
-            "head", parent=base, fontName=FONT_BOLD, fontSize=8, textColor=colors.white
-        ),
+        "head": ParagraphStyle("head", **head, textColor=colors.white),
         "head_right": ParagraphStyle(
-            "head_right",
-            parent=base,
-            fontName=FONT_BOLD,
-            fontSize=8,
-            textColor=colors.white,
-            alignment=TA_RIGHT,
+            "head_right", **head, textColor=colors.white, alignment=TA_RIGHT
         ),
     }
 
 
-def numbered_canvas(page_label: str, footer: str) -> type[Any]:
-    """A canvas class that writes "Page X / Y" and the footer once the page count is known."""
+def numbered_canvas(furniture: Callable[[Canvas, int, int], None]) -> type[Canvas]:
+    """A canvas class that calls ``furniture(canvas, page, pages)`` on every page once the
+    page count is known (for "Page X / Y", the footer, and any drawing a layout adds)."""
 
     class NumberedCanvas(Canvas):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -99,19 +102,11 @@ def numbered_canvas(page_label: str, footer: str) -> type[Any]:
             total = len(self._saved)
             for state in self._saved:
                 self.__dict__.update(state)
-                self._furniture(total)
+                self.saveState()
+                furniture(self, self._pageNumber, total)
+                self.restoreState()
                 Canvas.showPage(self)
             Canvas.save(self)
-
-        def _furniture(self, total: int) -> None:
-            width, _ = self._pagesize
-            self.setFont(FONT, 7)
-            self.setFillColor(colors.grey)
-            self.drawRightString(
-                width - 15 * 2.8346, 10 * 2.8346, f"{page_label} {self._pageNumber} / {total}"
-            )
-            if footer:
-                self.drawString(15 * 2.8346, 10 * 2.8346, footer[:150])
 
     return NumberedCanvas
 

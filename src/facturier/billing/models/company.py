@@ -11,6 +11,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from facturier.billing import validators as v
+from facturier.core.layouts import DEFAULT_LAYOUT, LAYOUTS
 
 
 class LegalForm(models.TextChoices):
@@ -101,8 +102,13 @@ class Company(models.Model):
         validators=[RegexValidator(r"^#[0-9A-Fa-f]{6}$", _("A colour such as #1f4e79."))],
     )
     invoice_footer = models.CharField(_("invoice footer"), max_length=300, blank=True)
-    # One of the built-in document layouts (facturier.documents.layouts.LAYOUTS).
-    invoice_layout = models.CharField(_("invoice layout"), max_length=20, default="classic")
+    # One of the built-in document layouts (facturier.core.layouts, which documents implements).
+    invoice_layout = models.CharField(
+        _("invoice layout"),
+        max_length=20,
+        default=DEFAULT_LAYOUT,
+        choices=[(name, _(label)) for name, label in LAYOUTS.items()],
+    )
     # When set, users with the sales role only see the customers they are in charge of.
     sales_see_own_customers_only = models.BooleanField(
         _("sales reps only see their own customers"), default=False
