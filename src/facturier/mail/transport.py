@@ -1,0 +1,107 @@
+"""Hand a message to the configured transport and tell what happened to each recipient.
+
+Through SMTP the envelope is sent by hand (not with Django's `send_messages`), so that a
+server refusing some recipients and accepting others is seen: each refusal is kept with its
+SMTP code, temporary (4xx: try again later) or permanent (5xx: do not). Another backend (the
+embedded mailbox, the test backend) takes the message whole or raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import smtplib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
+from django.core.mail.message import sanitize_address
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one recipient: delivered when `error` is empty."""
+
+    recipient: str
+    field: str  # "to", "cc" or "bcc"
+    error: str = ""
+    permanent: bool = False
+
+    @property
+    def delivered(self) -> bool:
+        return not self.error
+
+
+class SendError(Exception):
+    """The whole message was not taken (server down, sender or data refused...)."""
+
+    def __init__(self, message: str, *, permanent: bool, recipients: list[tuple[str, str]]):
+        super().__init__(message)
+        self.permanent = permanent
+        self.recipients = recipients
+
+
+def envelope(email: EmailMessage) -> list[tuple[str, str]]:
+    """(address, field) of every recipient, each address once (first field wins)."""
+    seen: set[str] = set()
+    out = []
+    for field, addresses in (("to", email.to), ("cc", email.cc), ("bcc", email.bcc)):
+        for address in addresses:
+            if address.lower() not in seen:
+                seen.add(address.lower())
+                out.append((address, field))
+    return out
+
+
+def send(email: EmailMessage, *, skip: frozenset[str] = frozenset()) -> list[Outcome]:
+    """Send to every recipient but those in `skip` (lower-case addresses that already have
+    the message); returns one Outcome per recipient tried, or raises SendError."""
+    todo = [(a, f) for a, f in envelope(email) if a.lower() not in skip]
+    if not todo:
+        return []
+    backend = get_connection()
+    if isinstance(backend, SMTPBackend):
+        return _smtp(backend, email, todo)
+    try:
+        backend.send_messages([email])
+    except Exception as exc:
+        raise SendError(f"{type(exc).__name__}: {exc}", permanent=False, recipients=todo) from exc
+    return [Outcome(a, f) for a, f in todo]
+
+
+def _code_text(code: int, text: bytes | str) -> str:
+    shown = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+    return f"{code} {shown}".strip()
+
+
+def _smtp(backend: SMTPBackend, email: EmailMessage, todo: list[tuple[str, str]]) -> list[Outcome]:
+    encoding = email.encoding or settings.DEFAULT_CHARSET
+    sender = sanitize_address(email.from_email, encoding)
+    rcpts = [sanitize_address(a, encoding) for a, _f in todo]
+    try:
+        backend.open()
+        assert backend.connection is not None  # open() raises rather than fail silently
+        data = email.message().as_bytes(linesep="\r\n")
+        refused = backend.connection.sendmail(sender, rcpts, data)
+    except smtplib.SMTPRecipientsRefused as exc:
+        refused = exc.recipients
+    except smtplib.SMTPResponseException as exc:  # sender or data refused, or the greeting
+        permanent = 500 <= exc.smtp_code < 600
+        raise SendError(
+            _code_text(exc.smtp_code, exc.smtp_error), permanent=permanent, recipients=todo
+        ) from exc
+    except (smtplib.SMTPException, OSError) as exc:  # down, unreachable, cut off, timed out
+        raise SendError(f"{type(exc).__name__}: {exc}", permanent=False, recipients=todo) from exc
+    finally:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            backend.close()
+    outcomes = []
+    for (address, field), rcpt in zip(todo, rcpts, strict=True):
+        if rcpt in refused:
+            code, text = refused[rcpt]
+            outcomes.append(
+                Outcome(address, field, _code_text(code, text), permanent=500 <= code < 600)
+            )
+        else:
+            outcomes.append(Outcome(address, field))
+    return outcomes
