@@ -194,8 +194,8 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-# Mail: SMTP when FACTURIER_SMTP_HOST is set; otherwise a local mailbox (one .log file per
-# message batch in <data dir>/mailbox) that nothing leaves.
+# Mail (docs/mail.md): SMTP when FACTURIER_SMTP_HOST is set; otherwise the embedded mailbox,
+# kept in the database (`facturier mail list --mailbox`), that nothing leaves.
 DEFAULT_FROM_EMAIL = os.environ.get("FACTURIER_MAIL_FROM", "facturier@localhost")
 if os.environ.get("FACTURIER_SMTP_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -205,10 +205,9 @@ if os.environ.get("FACTURIER_SMTP_HOST"):
     EMAIL_HOST_PASSWORD = os.environ.get("FACTURIER_SMTP_PASSWORD", "")
     EMAIL_USE_TLS = _env_bool("FACTURIER_SMTP_STARTTLS", True)
     EMAIL_USE_SSL = _env_bool("FACTURIER_SMTP_SSL", False)
-    EMAIL_TIMEOUT = 30
+    EMAIL_TIMEOUT = int(os.environ.get("FACTURIER_SMTP_TIMEOUT", "30"))
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    EMAIL_FILE_PATH = str(DATA_DIR / "mailbox")
+    EMAIL_BACKEND = "facturier.mail.backends.MailboxBackend"
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

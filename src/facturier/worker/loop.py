@@ -23,7 +23,7 @@ from facturier.billing import clock
 from facturier.billing.models import Company
 from facturier.billing.services.billing_run import billing_run, subscriptions_due
 from facturier.billing.services.dunning import reminders_run
-from facturier.worker.outbox import outbox_deliver
+from facturier.worker.outbox import outbox_deliver, queue_digests
 
 log = logging.getLogger("facturier.worker")
 
@@ -101,6 +101,7 @@ JOBS: list[Callable[[Worker], int]] = [
     Worker.bill_due_companies,
     Worker.deliver_outbox,
     Worker.remind_due_companies,
+    queue_digests,  # after the billing run: the owners' daily digest
 ]
 
 # After a database error (SQLite busy beyond its timeout, a PostgreSQL failover…) the job is

@@ -21,6 +21,7 @@ from facturier.billing.models import (
 )
 from facturier.billing.services.audit import audit_record
 from facturier.billing.services.errors import InvalidInput, NotAllowed
+from facturier.billing.services.outbox import payment_received_queue
 from facturier.billing.services.settlement import settlement_refresh
 from facturier.core.money import round_money
 
@@ -85,6 +86,7 @@ def payment_record(
             "allocations": {inv.number: amt for inv, amt in plan},
         },
     )
+    payment_received_queue(payment)  # the sales rep is told, once the payment commits
     return payment
 
 

@@ -4,10 +4,20 @@ from facturier.cli.commands import (
     audit,
     billing,
     invoices,
+    mail,
     payments,
     reminders,
     subscriptions,
     system,
 )
 
-__all__ = ["audit", "billing", "invoices", "payments", "reminders", "subscriptions", "system"]
+__all__ = [
+    "audit",
+    "billing",
+    "invoices",
+    "mail",
+    "payments",
+    "reminders",
+    "subscriptions",
+    "system",
+]

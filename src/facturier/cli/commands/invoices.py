@@ -98,6 +98,10 @@ def show(number: str, company_ref: str | None) -> None:
     for b in inv.vat_breakdown:
         click.echo(f"  VAT {b['category']} {b['rate']} % on {b['base']}: {b['vat']}")
     _show_reminders(inv)
+    from facturier.cli.commands.mail import delivery_lines
+
+    for delivery in delivery_lines(inv):  # the emails sent and their delivery log
+        click.echo(delivery)
 
 
 @invoices.command("issue")
@@ -241,3 +245,24 @@ def dispute(number: str, clear: bool, company_ref: str | None) -> None:
         raise click.ClickException(f"no document numbered '{number}'")
     invoice_dispute_set(inv, disputed=not clear, by=actor())
     click.echo(f"{inv.number}: dispute {'cleared' if clear else 'recorded'}.")
+
+
+@invoices.command("send")
+@click.argument("number")
+@company_option
+@friendly_errors
+def send(number: str, company_ref: str | None) -> None:
+    """Email an issued document to the customer (again): a new message each time."""
+    from facturier.billing.selectors import invoice_by_number
+    from facturier.billing.services.outbox import invoice_email_send
+
+    company = resolve_company(company_ref)
+    inv = invoice_by_number(number, company=company)
+    if inv is None:
+        raise click.ClickException(f"no document numbered '{number}'")
+    msg = invoice_email_send(inv, actor=actor())
+    to = ", ".join(inv.customer.billing_emails)
+    click.echo(
+        f"Queued email #{msg.pk} of {inv.number} to {to}; the worker sends it "
+        f"(facturier mail show {msg.pk})."
+    )
