@@ -156,7 +156,7 @@ class ReminderOutcome:
     invoice_id: int
     number: str
     customer: str
-    outcome: str  # sent (or would be, in a dry run), skipped, failed
+    outcome: str  # sent (or would be, in a dry run), skipped
     level: int | None
     name: str = ""
     reason: str = ""
@@ -172,7 +172,6 @@ class DunningSummary:
     dry_run: bool = False
     sent: Counter[int] = field(default_factory=Counter)  # per level
     skipped: Counter[str] = field(default_factory=Counter)  # per reason
-    failed: int = 0
     outcomes: list[ReminderOutcome] = field(default_factory=list)
 
     @property
@@ -183,10 +182,8 @@ class DunningSummary:
         self.outcomes.append(outcome)
         if outcome.outcome == "sent" and outcome.level is not None:
             self.sent[outcome.level] += 1
-        elif outcome.outcome == "skipped":
-            self.skipped[outcome.reason] += 1
         else:
-            self.failed += 1
+            self.skipped[outcome.reason] += 1
 
 
 def reminders_run(

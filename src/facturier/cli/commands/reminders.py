@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from facturier.cli.main import EXIT_FAILED, cli, friendly_errors
+from facturier.cli.main import cli, friendly_errors
 from facturier.cli.params import DATE, actor, company_option, resolve_company, resolve_customer
 from facturier.core.dunning import day_label
 from facturier.core.money import format_amount, format_date
@@ -28,8 +28,7 @@ def reminders() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (amounts as strings).")
 @friendly_errors
 def run(as_of: date | None, dry_run: bool, company_ref: str | None, as_json: bool) -> None:
-    """Send each unpaid invoice the reminder due today (each level once); exit 1 if any
-    reminder could not be written."""
+    """Send each unpaid invoice the reminder due today (each level at most once)."""
     from facturier.billing.services.dunning import reminders_run
 
     company = resolve_company(company_ref) if company_ref else None
@@ -39,7 +38,6 @@ def run(as_of: date | None, dry_run: bool, company_ref: str | None, as_json: boo
             "dry_run": dry_run,
             "sent": {str(k): v for k, v in sorted(summary.sent.items())},
             "skipped": dict(sorted(summary.skipped.items())),
-            "failed": summary.failed,
             "outcomes": [
                 {"invoice": o.number, "customer": o.customer, "outcome": o.outcome,
                  "level": o.level, "name": o.name, "reason": o.reason,
@@ -62,11 +60,8 @@ def run(as_of: date | None, dry_run: bool, company_ref: str | None, as_json: boo
         prefix = "Dry run (nothing changed): would send" if dry_run else "Sent"
         click.echo(
             f"{prefix} {summary.total_sent} reminders{f' ({levels})' if levels else ''}; "
-            f"skipped {sum(summary.skipped.values())}{f' ({skipped})' if skipped else ''}; "
-            f"failed {summary.failed}."
+            f"skipped {sum(summary.skipped.values())}{f' ({skipped})' if skipped else ''}."
         )
-    if summary.failed:
-        sys.exit(EXIT_FAILED)
 
 
 # --- the policy ---------------------------------------------------------------------------
