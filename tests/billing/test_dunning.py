@@ -258,6 +258,13 @@ def test_what_stops_reminders(
     assert summary.skipped == {"disputed": 1, "paused": 1}
     assert not Reminder.objects.exists()
     assert note.pk not in [o.invoice_id for o in summary.outcomes]
+    day = DUE + timedelta(days=7)
+    for inv in (disputed, paid, paused):
+        inv.refresh_from_db()
+    assert [s.status for s in reminder_schedule(disputed, day)] == ["off", *["disputed"] * 3]
+    assert [s.status for s in reminder_schedule(paid, day)] == ["off", *["paid"] * 3]
+    assert [s.status for s in reminder_schedule(paused, day)] == ["off", *["paused"] * 3]
+    assert reminder_schedule(note, day) == []
     # Lifting the dispute and the pause: the level due then goes out (and only that one).
     invoice_dispute_set(disputed, disputed=False, by="u")
     customer_reminders_pause(consumer, paused=False, by="u")

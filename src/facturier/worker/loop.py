@@ -84,6 +84,7 @@ class Worker:
                 break
             summary = reminders_run(company=company, as_of=today)
             self.dunned_on[company.pk] = today
+            log.warning("dunning %s: sent %d reminders", company, summary.total_sent)
             sent += summary.total_sent
         return sent
 

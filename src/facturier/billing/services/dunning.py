@@ -444,13 +444,15 @@ class LevelStatus:
     name: str
     days: int
     on: date
-    status: str  # sent, planned, superseded, off, passed
+    status: str  # sent, planned, superseded, off, passed, or a stop reason (paid, disputed…)
 
 
 def reminder_schedule(invoice: Invoice, today: date) -> list[LevelStatus]:
-    """Where each level of the policy stands for an issued invoice."""
-    if invoice.due_date is None:
+    """Where each level of the policy stands for an issued invoice: sent, planned, or why not
+    (off, superseded, passed, or what stops reminders: paid, disputed, paused…)."""
+    if invoice.due_date is None or not invoice.is_issued or invoice.doc_type != DocType.INVOICE:
         return []
+    stopped = core.stop_reason(invoice_state(invoice))
     sent = {r.level: r.sent_on for r in Reminder.objects.filter(invoice=invoice, manual=False)}
     top = max((lv for lv in sent if lv is not None), default=0)
     out = []
@@ -465,6 +467,6 @@ def reminder_schedule(invoice: Invoice, today: date) -> list[LevelStatus]:
         elif row.days < 0 and today >= invoice.due_date:
             status = "passed"
         else:
-            status = "planned"
+            status = stopped or "planned"
         out.append(LevelStatus(row.level, row.name, row.days, on, status))
     return out
