@@ -138,10 +138,32 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 MEDIA_ROOT = DATA_DIR / "media"
-STORAGES = {
+STORAGES: dict[str, dict[str, object]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+# Archived documents (and logos) go to an S3-compatible bucket when FACTURIER_STORAGE_BUCKET is
+# set (docs/documents.md). A name already taken is never overwritten: the new file gets a
+# suffixed name (file_overwrite False), as on the filesystem. Empty values fall back to
+# boto3's own configuration (AWS_* variables, instance profile).
+if os.environ.get("FACTURIER_STORAGE_BUCKET"):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["FACTURIER_STORAGE_BUCKET"],
+            "endpoint_url": os.environ.get("FACTURIER_STORAGE_ENDPOINT_URL") or None,
+            "access_key": os.environ.get("FACTURIER_STORAGE_ACCESS_KEY") or None,
+            "secret_key": os.environ.get("FACTURIER_STORAGE_SECRET_KEY") or None,
+            "region_name": os.environ.get("FACTURIER_STORAGE_REGION") or None,
+            "location": os.environ.get("FACTURIER_STORAGE_PREFIX", "").strip("/"),
+            # "path" for servers without bucket subdomains (MinIO, Garage...); unset: boto3's.
+            "addressing_style": os.environ.get("FACTURIER_STORAGE_ADDRESSING_STYLE") or None,
+            "file_overwrite": False,
+            "default_acl": None,  # the bucket's own policy: keep it private
+            "querystring_auth": True,  # links to a stored file are signed...
+            "querystring_expire": 300,  # ...and expire after five minutes
+        },
+    }
 
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:dashboard"
