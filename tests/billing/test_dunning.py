@@ -484,6 +484,39 @@ def test_cli_policy_load_refuses_a_bad_file(company: Company, tmp_path: Path) ->
 # -- two passes at once ---------------------------------------------------------------------
 
 
+def test_a_pass_with_a_stale_view_rechecks_under_the_lock(
+    company: Company, issue: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pass that listed the invoice before another pass sent its level (the race two
+    workers have) reads what was sent again under the invoice's lock and writes nothing."""
+    from facturier.billing.services import dunning
+
+    inv = issue()
+    day = DUE + timedelta(days=7)
+    stale = dunning._candidates(company, reminder_policy(company), day)
+    assert stale == [(inv, set())]
+    assert run_on(day).total_sent == 1
+    monkeypatch.setattr(dunning, "_candidates", lambda *args: stale)
+    before = state()
+    summary = run_on(day)
+    assert summary.total_sent == 0 and summary.skipped == {"already_sent": 1}
+    assert state() == before
+
+
+def test_the_database_refuses_a_second_automatic_reminder_of_a_level(
+    company: Company, issue: Any
+) -> None:
+    from django.db import IntegrityError, transaction
+
+    inv = issue()
+    run_on(DUE + timedelta(days=7))
+    fields = {"invoice": inv, "sent_on": DUE, "days_late": 7, "amount_due": D(1)}
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Reminder.objects.create(level=2, manual=False, **fields)
+    Reminder.objects.create(level=None, manual=True, **fields)  # by hand: any number
+    Reminder.objects.create(level=None, manual=True, **fields)
+
+
 @pytest.fixture
 def many_invoices(company: Company, make_draft: Callable[..., Invoice]) -> Iterator[list[int]]:
     with at(ISSUE):
