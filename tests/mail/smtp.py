@@ -25,6 +25,11 @@ class Received:
         assert isinstance(parsed, EmailMessage)
         return parsed
 
+    @property
+    def subject(self) -> str:
+        # A long encoded subject is folded after "Subject:"; unfolded, it starts with a space.
+        return str(self.message["Subject"]).strip()
+
 
 @dataclass
 class Recorder:

@@ -53,7 +53,7 @@ def test_invoice_email_recipients_attachment_and_language(smtp, frozen, customer
     assert msg["Cc"] == "claire@atelier.example"
     assert msg["Bcc"] is None  # blind: only in the envelope
     assert msg["Message-ID"] == f"<outbox-{email_row.pk}@facturier>"
-    assert msg["Subject"] == f"Facture {inv.number} – Atelier Test"
+    assert got.subject == f"Facture {inv.number} – Atelier Test"
     body = msg.get_body(preferencelist=("plain",)).get_content()
     assert f"notre facture {inv.number} du 30/11/2026" in body
     assert "Montant TTC : 120,00\xa0€" in body
@@ -84,7 +84,7 @@ def test_english_customer_gets_the_english_text(smtp, frozen, customer, issued):
     deliver_all()
     [got] = smtp.received
     msg = got.message
-    assert msg["Subject"] == f"Invoice {inv.number} – Atelier Test"
+    assert got.subject == f"Invoice {inv.number} – Atelier Test"
     body = msg.get_body(preferencelist=("plain",)).get_content()
     assert f"Please find attached our invoice {inv.number} dated 30 Nov 2026." in body
     assert "Payment due by: 30 Dec 2026" in body
@@ -111,12 +111,12 @@ def test_credit_note_email_names_the_corrected_invoice(smtp, frozen, issued):
     inv = issued()
     note = credit_note_create(inv, actor="t")
     deliver_all()
-    subjects = {r.message["Subject"] for r in smtp.received}
+    subjects = {r.subject for r in smtp.received}
     assert subjects == {
         f"Facture {inv.number} – Atelier Test",
         f"Avoir {note.number} – Atelier Test",
     }
-    [credit] = [r.message for r in smtp.received if r.message["Subject"].startswith("Avoir")]
+    [credit] = [r.message for r in smtp.received if r.subject.startswith("Avoir")]
     assert f"qui corrige la facture {inv.number}" in credit.get_body().get_content()
 
 

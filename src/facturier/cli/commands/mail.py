@@ -228,7 +228,7 @@ def _print_mailbox(box: Any, raw: bool) -> None:
     assert isinstance(parsed, EmailMessage)
     for header in ("Message-ID", "Date", "From", "Reply-To", "To", "Cc", "Subject"):
         if parsed[header]:
-            click.echo(f"{header}: {parsed[header]}")
+            click.echo(f"{header}: {str(parsed[header]).strip()}")
     if box.bcc:
         click.echo(f"Bcc (envelope): {', '.join(box.bcc)}")
     body = parsed.get_body(preferencelist=("plain",))

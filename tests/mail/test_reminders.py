@@ -1,0 +1,132 @@
+"""Reminder emails (contract with the dunning pass): the pass writes a Reminder row and an
+`email.reminder` outbox row; mail composes it from the row and the company's level. The
+Reminder rows are built directly here."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from facturier.billing import clock
+from facturier.billing.models import OutboxMessage, Reminder, ReminderLevel
+from facturier.billing.services import InvalidInput, customer_update
+from facturier.mail.templates import email_template_save
+from tests.mail.conftest import deliver_all, set_rep
+
+D = Decimal
+
+
+def _level(company, level, **flags) -> ReminderLevel:
+    return ReminderLevel.objects.create(
+        company=company, level=level, name=f"level {level}", days=level * 10, **flags
+    )
+
+
+def _remind(inv, *, level=None, manual=False, days_late=15, penalty="0", indemnity="0"):
+    reminder = Reminder.objects.create(
+        invoice=inv, level=level, manual=manual, sent_on=date(2027, 1, 14), days_late=days_late,
+        amount_due=inv.total_gross, penalty=D(penalty), indemnity=D(indemnity),
+    )  # fmt: skip
+    reminder.message = OutboxMessage.objects.create(
+        company=inv.company, kind="email.reminder", key=f"reminder:{reminder.pk}", invoice=inv,
+        payload={"reminder_id": reminder.pk}, next_attempt_at=clock.now(),
+    )  # fmt: skip
+    reminder.save(update_fields=["message"])
+    return reminder
+
+
+@pytest.fixture
+def archived(smtp, frozen, issued):
+    """An issued invoice whose own email went out already (smtp.received emptied)."""
+    inv = issued()
+    deliver_all()
+    assert len(smtp.received) == 1
+    smtp.received.clear()
+    return inv
+
+
+def _text(received) -> str:
+    return received.message.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_first_level_attaches_the_invoice(smtp, archived, company):
+    _level(company, 1, attach_invoice=True)
+    _remind(archived, level=1, days_late=-3)
+    deliver_all()
+    [got] = smtp.received
+    msg = got.message
+    assert got.subject == f"Rappel : facture {archived.number} – Atelier Test"
+    assert msg["Cc"] is None
+    assert sorted(got.rcpt_tos) == ["compta@boulangerie.example", "compta@example.com"]
+    assert "il reste 120,00\xa0€ à régler" in _text(got)
+    [pdf] = list(msg.iter_attachments())
+    assert pdf.get_filename() == f"{archived.number}.pdf"
+
+
+def test_formal_notice_states_penalties_and_indemnity(smtp, archived, company, customer, rep):
+    set_rep(customer, rep)
+    _level(company, 3, attach_invoice=False, copy_sales_rep=True, formal_notice=True)
+    _remind(archived, level=3, days_late=45, penalty="1.79", indemnity="40")
+    deliver_all()
+    [got] = smtp.received
+    msg = got.message
+    assert got.subject == f"Mise en demeure de payer : facture {archived.number} – Atelier Test"
+    assert msg["Cc"] == "claire@atelier.example"
+    assert "claire@atelier.example" in got.rcpt_tos and "compta@example.com" in got.rcpt_tos
+    assert list(msg.iter_attachments()) == []
+    text = " ".join(_text(got).split())
+    assert "Conformément à l'article L441-10 du Code de commerce" in text
+    assert "au taux annuel de 12,15 % : elles s'élèvent à 1,79 € au 14/01/2027." in text
+    assert "indemnité forfaitaire pour frais de recouvrement de 40,00 €" in text
+    assert "la somme de 161,79 €" in text  # 120 + 1.79 + 40
+    assert "45 jours de retard" in text
+
+
+def test_formal_notice_in_english_without_indemnity(smtp, archived, company, customer):
+    customer_update(customer, language="en")
+    _level(company, 3, formal_notice=True)
+    _remind(archived, level=3, days_late=45, penalty="1.79", indemnity="0")
+    deliver_all()
+    [got] = smtp.received
+    assert got.subject.startswith(f"Formal notice to pay: invoice {archived.number}")
+    text = " ".join(_text(got).split())
+    assert "Under article L441-10 of the French Commercial Code" in text
+    assert "they amount to €1.79 as of 14 Jan 2027." in text
+    assert "fixed indemnity" not in text and "40" not in text.replace(archived.number, "")
+
+
+def test_level_without_its_own_text_uses_the_generic_one(smtp, archived, company):
+    _level(company, 7)
+    _remind(archived, level=7)
+    deliver_all()
+    [got] = smtp.received
+    assert got.subject == f"Relance : facture {archived.number} – Atelier Test"
+
+
+def test_company_wording_of_a_level_and_manual_reminders(smtp, archived, company):
+    email_template_save(
+        company, kind="reminder.2", language="fr", actor="t",
+        subject="Rappel n°{level} – {number}",
+        body="Il reste {amount_due} sur {number}, {days_late} jours après le {due_date}.",
+    )  # fmt: skip
+    _level(company, 2, attach_invoice=False)
+    _remind(archived, level=2, days_late=20)
+    _remind(archived, manual=True, days_late=21)
+    deliver_all()
+    by_subject = {r.subject: r for r in smtp.received}
+    own = by_subject[f"Rappel n°2 – {archived.number}"]
+    assert _text(own).strip() == (
+        f"Il reste 120,00\xa0€ sur {archived.number}, 20 jours après le 30/12/2026."
+    )
+    manual = by_subject[f"Relance : facture {archived.number} – Atelier Test"]
+    assert len(list(manual.message.iter_attachments())) == 1  # by hand: the invoice attached
+
+
+def test_formal_wording_must_keep_the_legal_statement(company):
+    with pytest.raises(InvalidInput, match=r"must keep \{late_charges\}"):
+        email_template_save(
+            company, kind="reminder.formal", language="fr", actor="t",
+            subject="Mise en demeure {number}", body="Payez {total_due}.",
+        )  # fmt: skip
