@@ -70,7 +70,7 @@ format: install-dev  ## rewrite the code with ruff's formatter and autofixes
 
 bench: install-dev  ## benchmarks, results written into docs/benchmarks.md (several minutes)
 	$(BIN)/python bench/run_all.py
-	$(BIN)/python bench/render.py
+	$(BIN)/python bench/render.py --write-doc
 	$(BIN)/python bench/pages.py
 
 screenshots: install-dev browser  ## PNGs of the main pages (demo company) into docs/screenshots/
