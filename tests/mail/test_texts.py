@@ -138,3 +138,20 @@ def test_company_wording_reaches_the_email(mailbox, frozen, company, issued) -> 
     assert box.subject == f"Votre facture {inv.number} (120,00\xa0€)"
     assert b"Content-Type: application/pdf" in bytes(box.raw)
     assert box.bcc == ["compta@example.com"]
+
+
+def test_a_bad_wording_written_around_the_check_fails_the_message_at_once(
+    mailbox, frozen, company, issued
+) -> None:
+    from facturier.billing.models import MailboxMessage, OutboxMessage
+    from tests.mail.conftest import deliver_all
+
+    EmailTemplate.objects.create(
+        company=company, kind="invoice", language="fr", subject="{number}", body="{montant}"
+    )
+    issued()
+    deliver_all()
+    row = OutboxMessage.objects.get(kind="email.invoice")
+    assert (row.status, row.attempts) == ("failed", 1)
+    assert "the company's invoice/fr text: unknown placeholder {montant}" in row.last_error
+    assert not MailboxMessage.objects.exists()

@@ -33,6 +33,12 @@ def text_for(company: Company, kind: str, language: str) -> Text:
     }
     for name in names:
         if name in own:
+            # Saved through email_template_save it is valid; a row written another way
+            # (the admin, SQL) is checked again rather than trusted.
+            try:
+                texts.check(name, own[name].subject, own[name].body)
+            except texts.TemplateError as exc:
+                raise texts.TemplateError(f"the company's {name}/{language} text: {exc}") from exc
             return Text(name, language, own[name].subject, own[name].body, True)
         if found := texts.builtin(name, language):
             return Text(name, language, found[0], found[1], False)

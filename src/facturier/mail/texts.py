@@ -26,6 +26,8 @@ LANGUAGES = ("fr", "en")
 class TemplateError(ValueError):
     """A text that cannot be used: unknown placeholder, bad braces, missing required one."""
 
+    permanent = True  # a message that cannot be worded fails at once: retrying changes nothing
+
 
 @dataclass(frozen=True)
 class Kind:
