@@ -32,6 +32,7 @@ from facturier.billing.models import (
     Payment,
     PaymentAllocation,
 )
+from facturier.core.forecast import ForecastItem
 
 CHUNK = 2000
 Style = Literal["fr", "iso"]
@@ -328,3 +329,29 @@ def journal_lines(rows: Iterable[Sequence[str]], *, separator: str = "|") -> Ite
 
 def journal_filename(company: Company, *, start: date, end: date) -> str:
     return f"{company.siren}-journal-ventes-{start:%Y%m%d}-{end:%Y%m%d}.txt"
+
+
+# --- forecast ------------------------------------------------------------------------------
+
+FORECAST_HEADER = [
+    "issue_on", "subscription_id", "subscription", "customer", "period_start", "period_end",
+    "total_net", "total_vat", "total_gross", "estimated",
+]  # fmt: skip
+
+
+def forecast_rows(items: Iterable[ForecastItem], *, style: Style = "fr") -> Iterator[Row]:
+    """The header, then one row per invoice to come (never numbered: none exists yet)."""
+    yield FORECAST_HEADER
+    for item in items:
+        yield [
+            _date(item.on, style),
+            str(item.subscription_id),
+            item.subscription,
+            item.customer,
+            _date(item.period_start, style),
+            _date(item.period_end, style),
+            _amount(item.net, style),
+            _amount(item.vat, style),
+            _amount(item.gross, style),
+            "1" if item.estimated else "0",
+        ]

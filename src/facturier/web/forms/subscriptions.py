@@ -43,10 +43,34 @@ UNIT_OF_CUSTOM = [
 ]
 
 
-def decimal_field(label: Any, *, required: bool = True, **kwargs: Any) -> forms.DecimalField:
-    """A number typed the French way ("49,90") or the English way, with a numeric keyboard."""
-    field = forms.DecimalField(label=label, required=required, localize=True, **kwargs)
-    field.widget.attrs.update({"inputmode": "decimal", "autocomplete": "off"})
+class NumberField(forms.DecimalField):
+    """A number typed the French way ("1 234,56") or the English way ("1,234.56"), whatever
+    the page's language: the last "," or "." is the decimal point, spaces are ignored."""
+
+    def to_python(self, value: Any) -> Decimal | None:
+        if isinstance(value, str):
+            value = normalise_number(value)
+        return super().to_python(value)  # type: ignore[no-any-return]
+
+
+def normalise_number(text: str) -> str:
+    """The text of a number with a decimal point and no grouping.
+
+    >>> normalise_number("1 234,5"), normalise_number("1,234.50"), normalise_number("-3")
+    ('1234.5', '1234.50', '-3')
+    """
+    text = "".join(text.split()).replace("\u00a0", "").replace("\u202f", "")
+    point = max(text.rfind(","), text.rfind("."))
+    if point < 0:
+        return text
+    whole = text[:point].replace(",", "").replace(".", "")
+    return f"{whole}.{text[point + 1 :]}"
+
+
+def decimal_field(label: Any, *, required: bool = True, **kwargs: Any) -> NumberField:
+    """A number field with a numeric keyboard on phones."""
+    field = NumberField(label=label, required=required, **kwargs)
+    field.widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
     return field
 
 
@@ -83,9 +107,7 @@ class SubscriptionForm(forms.Form):
     end_count = forms.IntegerField(
         label=_("Number of invoices"), min_value=1, max_value=10000, required=False
     )
-    end_date = forms.DateField(
-        label=_("Last day of service"), widget=DateInput(), required=False
-    )
+    end_date = forms.DateField(label=_("Last day of service"), widget=DateInput(), required=False)
     prorate_last = forms.BooleanField(label=_("Prorate the last period"), required=False)
     sales_rep = forms.ModelChoiceField(
         queryset=User.objects.none(), label=_("Sales rep"), required=False

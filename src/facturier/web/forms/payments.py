@@ -1,0 +1,56 @@
+"""Forms of the payment pages: record a payment, filter the list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from facturier.billing.models import Customer, Payment, PaymentMethod
+from facturier.web.forms.common import DateInput
+from facturier.web.forms.subscriptions import decimal_field
+
+
+class PaymentForm(forms.Form):
+    customer = forms.ModelChoiceField(queryset=Customer.objects.none(), label=_("Customer"))
+    amount = decimal_field(_("Amount received"), max_digits=14, decimal_places=2)
+    received_on = forms.DateField(label=_("Received on"), widget=DateInput())
+    method = forms.ChoiceField(label=_("Method"), choices=PaymentMethod.choices)
+    reference = forms.CharField(label=_("Reference"), max_length=140, required=False)
+
+    def __init__(self, *args: Any, customers: QuerySet[Customer], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["customer"].queryset = customers  # type: ignore[attr-defined]
+
+
+class PaymentFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False, max_length=100)
+    method = forms.ChoiceField(
+        label=_("Method"), required=False, choices=[("", _("All")), *PaymentMethod.choices]
+    )
+    start = forms.DateField(label=_("Received from"), required=False, widget=DateInput())
+    end = forms.DateField(label=_("Received until"), required=False, widget=DateInput())
+    customer = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def filter(self, qs: QuerySet[Payment]) -> QuerySet[Payment]:
+        if not self.is_valid():
+            return qs
+        data = self.cleaned_data
+        if data.get("method"):
+            qs = qs.filter(method=data["method"])
+        if data.get("start"):
+            qs = qs.filter(received_on__gte=data["start"])
+        if data.get("end"):
+            qs = qs.filter(received_on__lte=data["end"])
+        if data.get("customer"):
+            qs = qs.filter(customer_id=data["customer"])
+        q = (data.get("q") or "").strip()
+        if q:
+            qs = qs.filter(
+                Q(reference__icontains=q)
+                | Q(customer__legal_name__icontains=q)
+                | Q(customer__code__iexact=q)
+            )
+        return qs

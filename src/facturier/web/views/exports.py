@@ -1,0 +1,99 @@
+"""Exports: invoices and payments as CSV, and the sales journal of a period in the FEC's
+18 columns, streamed (`facturier.billing.exports`) so that 100,000 rows need no memory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import Any
+
+from django.http import HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import path
+
+from facturier.billing import clock, exports
+from facturier.billing.models import Invoice, Payment
+from facturier.web.access import Can, WebRequest, requires, restrict_to_visible
+from facturier.web.forms.exports import JournalForm, PeriodForm, StyleForm
+from facturier.web.forms.invoices import InvoiceFilterForm
+
+# Excel opens a UTF-8 CSV with accents right only when it starts with a byte-order mark.
+BOM = "\ufeff"
+
+
+def _download(lines: Iterable[str], name: str, content_type: str, *, bom: bool) -> HttpResponse:
+    def body() -> Iterator[str]:
+        if bom:
+            yield BOM
+        yield from lines
+
+    response = StreamingHttpResponse(body(), content_type=f"{content_type}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _page(request: WebRequest, **forms: Any) -> HttpResponse:
+    today = clock.company_today(request.company)
+    first = date(today.year, today.month, 1)
+    context = {
+        "invoice_form": forms.get("invoice_form") or PeriodForm(initial={"start": first}),
+        "payment_form": forms.get("payment_form") or PeriodForm(initial={"start": first}),
+        "journal_form": forms.get("journal_form")
+        or JournalForm(initial={"start": first, "end": today}),
+    }
+    return render(request, "web/exports/page.html", context)
+
+
+@requires(Can.EXPORT)
+def export_page(request: WebRequest) -> HttpResponse:
+    return _page(request)
+
+
+@requires(Can.EXPORT)
+def export_invoices(request: WebRequest) -> HttpResponse:
+    """Invoices and credit notes, with the invoice list's filters (start/end: issue dates)."""
+    filters = InvoiceFilterForm(request.GET)
+    period = PeriodForm(request.GET)
+    if not period.is_valid():
+        return _page(request, invoice_form=period)
+    today = clock.company_today(request.company)
+    qs = filters.filter(restrict_to_visible(Invoice.objects.all(), request), today=today)
+    style = StyleForm(request.GET).chosen_style()
+    rows = exports.invoice_rows(qs.order_by("issue_date", "chain_index", "pk"), style=style)
+    name = f"factures-{today:%Y%m%d}.csv"
+    return _download(exports.csv_lines(rows, style=style), name, "text/csv", bom=style == "fr")
+
+
+@requires(Can.EXPORT)
+def export_payments(request: WebRequest) -> HttpResponse:
+    form = PeriodForm(request.GET)
+    if not form.is_valid():
+        return _page(request, payment_form=form)
+    start, end = form.cleaned_data.get("start"), form.cleaned_data.get("end")
+    qs = restrict_to_visible(Payment.objects.all(), request)
+    qs = exports.payments_for(request.company, start=start, end=end).filter(pk__in=qs)
+    style = form.chosen_style()
+    rows = exports.payment_rows(qs, style=style)
+    name = f"paiements-{clock.company_today(request.company):%Y%m%d}.csv"
+    return _download(exports.csv_lines(rows, style=style), name, "text/csv", bom=style == "fr")
+
+
+@requires(Can.EXPORT)
+def export_journal(request: WebRequest) -> HttpResponse:
+    """The sales journal of a period: FEC columns, one balanced entry per document."""
+    form = JournalForm(request.GET)
+    if not form.is_valid():
+        return _page(request, journal_form=form)
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    entries = exports.journal_entries(request.company, start=start, end=end)
+    lines = exports.journal_lines(exports.journal_rows(entries), separator=form.separator_char())
+    name = exports.journal_filename(request.company, start=start, end=end)
+    return _download(lines, name, "text/plain", bom=False)
+
+
+urlpatterns = [
+    path("", export_page, name="exports"),
+    path("invoices.csv", export_invoices, name="export_invoices"),
+    path("payments.csv", export_payments, name="export_payments"),
+    path("journal/", export_journal, name="export_journal"),
+]

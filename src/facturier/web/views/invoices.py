@@ -1,0 +1,388 @@
+"""Invoices: the list (filters, totals in SQL, pagination), a one-off invoice, the detail
+page (archived PDF and XML, delivery log, reminders, payments, credit notes) and its actions:
+issue or confirm a draft, delete a draft, send again, send a reminder now, mark disputed,
+issue a credit note. Every write goes through a service; a refusal changes nothing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import cached_property
+from typing import Any
+
+from django.contrib import messages
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Case, Count, DecimalField, F, QuerySet, Sum, Value, When
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from facturier.billing import clock
+from facturier.billing.models import (
+    ArchivedDocument,
+    DeliveryAttempt,
+    DocType,
+    Invoice,
+    InvoiceStatus,
+    OutboxMessage,
+    OutboxStatus,
+    PaymentAllocation,
+    Reminder,
+    Settlement,
+)
+from facturier.billing.services.credit_notes import credit_note_create
+from facturier.billing.services.drafts import invoice_create, invoice_delete_draft
+from facturier.billing.services.dunning import (
+    invoice_dispute_set,
+    reminder_schedule,
+    reminder_send_now,
+)
+from facturier.billing.services.errors import ServiceError
+from facturier.billing.services.issuing import invoice_issue
+from facturier.billing.services.outbox import invoice_email_send
+from facturier.billing.services.subscriptions import draft_confirm
+from facturier.web.access import (
+    Can,
+    WebRequest,
+    ensure,
+    get_visible,
+    requires,
+    restrict_to_visible,
+    visible_customers,
+)
+from facturier.web.forms.common import add_service_error
+from facturier.web.forms.invoices import (
+    CreditNoteForm,
+    InvoiceFilterForm,
+    InvoiceForm,
+    InvoiceLineFormSet,
+    products_of,
+)
+from facturier.web.forms.subscriptions import add_line_error
+
+PER_PAGE = 50
+MONEY = DecimalField(max_digits=20, decimal_places=2)
+ZERO = Value(Decimal(0), output_field=MONEY)
+
+
+def _signed(field: str) -> Case:
+    """A credit note's amounts count negative in the totals."""
+    return Case(
+        When(doc_type=DocType.CREDIT_NOTE, then=-F(field)), default=F(field), output_field=MONEY
+    )
+
+
+def list_totals(qs: QuerySet[Invoice]) -> dict[str, Any]:
+    """Count and totals of the filtered list in one SQL aggregate: net, VAT and gross
+    (credit notes negative), and what is still owed on issued invoices."""
+    owed = Case(
+        When(
+            status=InvoiceStatus.ISSUED,
+            doc_type=DocType.INVOICE,
+            then=F("total_gross") - F("settled_amount"),
+        ),
+        default=ZERO,
+        output_field=MONEY,
+    )
+    totals = qs.order_by().aggregate(
+        count=Count("pk"),
+        net=Sum(_signed("total_net")),
+        vat=Sum(_signed("total_vat")),
+        gross=Sum(_signed("total_gross")),
+        balance=Sum(owed),
+    )
+    return {k: (v if v is not None else Decimal(0)) for k, v in totals.items()}
+
+
+class CountedPaginator(Paginator):  # type: ignore[type-arg]
+    """A paginator told the row count (already read with the totals): one query less."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        return self._known_count
+
+
+def _visible(request: WebRequest) -> QuerySet[Invoice]:
+    return restrict_to_visible(Invoice.objects.all(), request)
+
+
+def _actor(request: WebRequest) -> str:
+    return request.user.get_username()
+
+
+@requires(Can.VIEW)
+def invoice_list(request: WebRequest) -> HttpResponse:
+    today = clock.company_today(request.company)
+    filters = InvoiceFilterForm(request.GET)
+    qs = filters.filter(_visible(request), today=today)
+    totals = list_totals(qs)
+    ordered = qs.select_related("customer").order_by(F("issue_date").desc(nulls_first=True), "-pk")
+    page = CountedPaginator(ordered, PER_PAGE, count=totals["count"]).get_page(
+        request.GET.get("page")
+    )
+    params = request.GET.copy()
+    params.pop("page", None)
+    encoded = params.urlencode()
+    context = {
+        "filters": filters,
+        "page_obj": page,
+        "query_without_page": f"{encoded}&" if encoded else "",
+        "query": encoded,
+        "totals": totals,
+        "today": today,
+        "currency": request.company.currency,
+    }
+    return render(request, "web/invoices/list.html", context)
+
+
+def _new_forms(request: WebRequest, data: Any = None) -> tuple[InvoiceForm, Any]:
+    form = InvoiceForm(
+        data,
+        customers=visible_customers(request).order_by("legal_name"),
+        initial={"customer": request.GET.get("customer")},
+    )
+    lines = InvoiceLineFormSet(data, prefix="lines", products=products_of(request.company.pk))
+    return form, lines
+
+
+# A service's field name → this form's.
+_INVOICE_FIELDS = {"payment_terms": "payment_terms_days"}
+
+
+@requires(Can.EDIT_DRAFTS)
+def invoice_new(request: WebRequest) -> HttpResponse:
+    """A one-off invoice: saved as a draft, or created and issued at once."""
+    if request.method != "POST":
+        form, formset = _new_forms(request)
+        return render(request, "web/invoices/form.html", {"form": form, "lines": formset})
+    issue = "issue" in request.POST
+    if issue:
+        ensure(request, Can.ISSUE_INVOICES)
+    form, formset = _new_forms(request, request.POST)
+    if "add_line" in request.POST:
+        return _with_one_more_line(request)
+    if form.is_valid() and formset.is_valid():
+        lines = formset.filled()
+        data = form.cleaned_data
+        try:
+            # One transaction: an invoice that cannot be issued is not left behind as a draft.
+            with transaction.atomic():
+                invoice = invoice_create(
+                    company=request.company, customer=data["customer"],
+                    lines=[line.invoice_line() for line in lines],
+                    period_start=data.get("period_start"), period_end=data.get("period_end"),
+                    customer_po=data.get("customer_po") or "", notes=data.get("notes") or "",
+                    payment_terms_days=data.get("payment_terms_days"),
+                )  # fmt: skip
+                if issue:
+                    invoice = invoice_issue(invoice, actor=_actor(request))
+        except ServiceError as exc:
+            if not add_line_error(formset, lines, exc):
+                exc.field = _INVOICE_FIELDS.get(exc.field or "", exc.field)
+                add_service_error(form, exc)
+        else:
+            if issue:
+                messages.success(request, _("Invoice %(n)s issued.") % {"n": invoice.number})
+            else:
+                messages.success(request, _("Draft saved."))
+            return redirect("web:invoice", pk=invoice.pk)
+    return render(request, "web/invoices/form.html", {"form": form, "lines": formset})
+
+
+def _with_one_more_line(request: WebRequest) -> HttpResponse:
+    data = request.POST.copy()
+    total = int(data.get("lines-TOTAL_FORMS") or 0)
+    data["lines-TOTAL_FORMS"] = str(min(total + 1, 100))
+    form, formset = _new_forms(request, data)
+    form.errors.clear()  # a new row is not an attempt to save: no error yet
+    for line in formset.forms:
+        line.errors.clear()
+    formset._non_form_errors = formset.error_class()
+    return render(request, "web/invoices/form.html", {"form": form, "lines": formset})
+
+
+def _detail_context(request: WebRequest, invoice: Invoice, **forms: Any) -> dict[str, Any]:
+    today = clock.company_today(request.company)
+    is_invoice = invoice.doc_type == DocType.INVOICE
+    open_invoice = (
+        invoice.is_issued
+        and is_invoice
+        and invoice.settlement in (Settlement.OPEN, Settlement.PARTIAL)
+    )
+    lines = list(invoice.lines.order_by("position"))
+    vat_codes = list(dict.fromkeys(line.vat_code for line in lines))
+    credited = invoice.credit_notes.filter(status=InvoiceStatus.ISSUED).order_by("pk")
+    return {
+        "invoice": invoice,
+        "lines": lines,
+        "today": today,
+        "is_invoice": is_invoice,
+        "open_invoice": open_invoice,
+        "overdue": open_invoice and invoice.due_date is not None and invoice.due_date < today,
+        "archive": ArchivedDocument.objects.filter(invoice=invoice).first(),
+        "attempts": DeliveryAttempt.objects.filter(invoice=invoice).order_by("-attempted_at")[:100],
+        "pending_emails": OutboxMessage.objects.filter(
+            invoice=invoice, kind__startswith="email.", status=OutboxStatus.PENDING
+        ).count(),
+        "reminders": Reminder.objects.filter(invoice=invoice).order_by("sent_on", "pk"),
+        "schedule": reminder_schedule(invoice, today) if open_invoice else [],
+        "allocations": PaymentAllocation.objects.filter(invoice=invoice)
+        .select_related("payment")
+        .order_by("payment__received_on", "pk"),
+        "credit_notes": credited,
+        "drafted_credit_notes": invoice.credit_notes.filter(status=InvoiceStatus.DRAFT),
+        "can_credit": invoice.is_issued and is_invoice and invoice.settlement != "cancelled",
+        "credit_form": forms.get("credit_form") or CreditNoteForm(vat_codes=vat_codes),
+    }
+
+
+def _get(request: WebRequest, pk: int) -> Invoice:
+    qs = _visible(request).select_related("customer", "company", "subscription", "corrects")
+    return get_visible(qs, pk=pk)
+
+
+@requires(Can.VIEW)
+def invoice_detail(request: WebRequest, pk: int) -> HttpResponse:
+    invoice = _get(request, pk)
+    return render(request, "web/invoices/detail.html", _detail_context(request, invoice))
+
+
+def _archived(request: WebRequest, pk: int, which: str) -> HttpResponse:
+    """The archived file, byte for byte as stored at issue (never rendered again)."""
+    invoice = _get(request, pk)
+    archive = ArchivedDocument.objects.filter(invoice=invoice).first()
+    if archive is None:
+        raise Http404(_("This document is not archived yet."))
+    name = archive.pdf_name if which == "pdf" else archive.xml_name
+    try:
+        handle = default_storage.open(name, "rb")
+    except FileNotFoundError as exc:
+        raise Http404(_("The archived file is missing from the storage.")) from exc
+    content_type = "application/pdf" if which == "pdf" else "application/xml"
+    filename = f"{invoice.number}.{which}".replace("/", "-")
+    return FileResponse(handle, content_type=content_type, as_attachment=which == "xml",
+                        filename=filename)  # fmt: skip
+
+
+@requires(Can.VIEW)
+def invoice_pdf(request: WebRequest, pk: int) -> HttpResponse:
+    return _archived(request, pk, "pdf")
+
+
+@requires(Can.VIEW)
+def invoice_xml(request: WebRequest, pk: int) -> HttpResponse:
+    return _archived(request, pk, "xml")
+
+
+def _act(request: WebRequest, pk: int, run: Any, done: str) -> HttpResponse:
+    """Call one service on the invoice; a refusal is shown as a message, nothing changed."""
+    invoice = _get(request, pk)
+    try:
+        result = run(invoice)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("web:invoice", pk=invoice.pk)
+    messages.success(request, done % {"n": getattr(result, "number", None) or invoice.number})
+    return redirect("web:invoice", pk=getattr(result, "pk", None) or invoice.pk)
+
+
+@requires(Can.ISSUE_INVOICES)
+@require_POST
+def invoice_issue_view(request: WebRequest, pk: int) -> HttpResponse:
+    def run(invoice: Invoice) -> Invoice:
+        if invoice.is_issued:
+            return invoice
+        if invoice.subscription_id is not None:
+            return draft_confirm(invoice, actor=_actor(request))
+        return invoice_issue(invoice, actor=_actor(request))
+
+    return _act(request, pk, run, _("%(n)s issued."))
+
+
+@requires(Can.EDIT_DRAFTS)
+@require_POST
+def invoice_delete_view(request: WebRequest, pk: int) -> HttpResponse:
+    invoice = _get(request, pk)
+    try:
+        invoice_delete_draft(invoice)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("web:invoice", pk=invoice.pk)
+    messages.success(request, _("Draft deleted."))
+    return redirect("web:invoices")
+
+
+@requires(Can.ISSUE_INVOICES)
+@require_POST
+def invoice_send_view(request: WebRequest, pk: int) -> HttpResponse:
+    def run(invoice: Invoice) -> None:
+        invoice_email_send(invoice, actor=_actor(request))
+
+    return _act(request, pk, run, _("%(n)s will be sent again in a moment."))
+
+
+@requires(Can.ISSUE_INVOICES)
+@require_POST
+def invoice_remind_view(request: WebRequest, pk: int) -> HttpResponse:
+    def run(invoice: Invoice) -> None:
+        reminder_send_now(invoice, by=_actor(request))
+
+    return _act(request, pk, run, _("A reminder for %(n)s will be sent in a moment."))
+
+
+@requires(Can.ISSUE_INVOICES)
+@require_POST
+def invoice_dispute_view(request: WebRequest, pk: int) -> HttpResponse:
+    disputed = request.POST.get("disputed") == "1"
+
+    def run(invoice: Invoice) -> Invoice:
+        return invoice_dispute_set(invoice, disputed=disputed, by=_actor(request))
+
+    done = _("%(n)s marked as disputed.") if disputed else _("%(n)s is no longer disputed.")
+    return _act(request, pk, run, done)
+
+
+@requires(Can.ISSUE_CREDIT_NOTES)
+@require_POST
+def invoice_credit_view(request: WebRequest, pk: int) -> HttpResponse:
+    invoice = _get(request, pk)
+    codes = invoice.lines.order_by("position").values_list("vat_code", flat=True)
+    vat_codes = list(dict.fromkeys(codes))
+    form = CreditNoteForm(request.POST, vat_codes=vat_codes)
+    if form.is_valid():
+        try:
+            note = credit_note_create(
+                invoice, actor=_actor(request), lines=form.lines(),
+                reason=form.cleaned_data.get("reason") or "",
+            )  # fmt: skip
+        except ServiceError as exc:
+            if exc.field and exc.field.startswith("lines["):
+                exc.field = "amount"
+            add_service_error(form, exc)
+        else:
+            messages.success(request, _("Credit note %(n)s issued.") % {"n": note.number})
+            return redirect("web:invoice", pk=note.pk)
+    context = _detail_context(request, invoice, credit_form=form)
+    return render(request, "web/invoices/detail.html", context)
+
+
+urlpatterns = [
+    path("", invoice_list, name="invoices"),
+    path("new/", invoice_new, name="invoice_new"),
+    path("<int:pk>/", invoice_detail, name="invoice"),
+    path("<int:pk>/pdf/", invoice_pdf, name="invoice_pdf"),
+    path("<int:pk>/xml/", invoice_xml, name="invoice_xml"),
+    path("<int:pk>/issue/", invoice_issue_view, name="invoice_issue"),
+    path("<int:pk>/delete/", invoice_delete_view, name="invoice_delete"),
+    path("<int:pk>/send/", invoice_send_view, name="invoice_send"),
+    path("<int:pk>/remind/", invoice_remind_view, name="invoice_remind"),
+    path("<int:pk>/dispute/", invoice_dispute_view, name="invoice_dispute"),
+    path("<int:pk>/credit/", invoice_credit_view, name="invoice_credit"),
+]

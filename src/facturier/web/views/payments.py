@@ -1,0 +1,118 @@
+"""Payments: the list (filters, totals in SQL) and recording a payment, settling one invoice
+or the customer's open invoices oldest first (what is left stays on the customer's account)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.db.models import Count, Sum
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+
+from facturier.billing import clock
+from facturier.billing.models import (
+    DocType,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentAllocation,
+    Settlement,
+)
+from facturier.billing.services.errors import ServiceError
+from facturier.billing.services.payments import payment_record
+from facturier.web.access import (
+    Can,
+    WebRequest,
+    get_visible,
+    requires,
+    restrict_to_visible,
+    visible_customers,
+)
+from facturier.web.forms.common import add_service_error
+from facturier.web.forms.payments import PaymentFilterForm, PaymentForm
+from facturier.web.paging import paginate
+
+
+@requires(Can.VIEW)
+def payment_list(request: WebRequest) -> HttpResponse:
+    filters = PaymentFilterForm(request.GET)
+    qs = filters.filter(restrict_to_visible(Payment.objects.all(), request))
+    totals = qs.order_by().aggregate(count=Count("pk"), amount=Sum("amount"))
+    context = paginate(request, qs.select_related("customer").order_by("-received_on", "-pk"))
+    page = list(context["page_obj"])
+    # What each payment of the page settled, in one query.
+    settled: dict[int, list[PaymentAllocation]] = {}
+    allocations = PaymentAllocation.objects.filter(payment__in=page).select_related("invoice")
+    for a in allocations.order_by("pk"):
+        settled.setdefault(a.payment_id, []).append(a)
+    rows = []
+    for payment in page:
+        parts = settled.get(payment.pk, [])
+        used = sum((a.amount for a in parts), Decimal(0))
+        rows.append((payment, parts, payment.amount - used))
+    context.update(
+        rows=rows,
+        filters=filters,
+        totals={"count": totals["count"], "amount": totals["amount"] or Decimal(0)},
+        currency=request.company.currency,
+    )
+    return render(request, "web/payments/list.html", context)
+
+
+def _open_invoice(request: WebRequest, value: str | None) -> Invoice | None:
+    if not value or not value.isdigit():
+        return None
+    qs = restrict_to_visible(Invoice.objects.select_related("customer"), request).filter(
+        status=InvoiceStatus.ISSUED,
+        doc_type=DocType.INVOICE,
+        settlement__in=[Settlement.OPEN, Settlement.PARTIAL],
+    )
+    return get_visible(qs, pk=int(value))
+
+
+@requires(Can.RECORD_PAYMENTS)
+def payment_new(request: WebRequest) -> HttpResponse:
+    """Record a payment; with ?invoice=ID it settles that invoice first."""
+    invoice = _open_invoice(request, request.POST.get("invoice") or request.GET.get("invoice"))
+    customers = visible_customers(request).order_by("legal_name")
+    if invoice is not None:
+        customers = customers.filter(pk=invoice.customer_id)
+    initial: dict[str, Any] = {"received_on": clock.company_today(request.company)}
+    if invoice is not None:
+        initial.update(customer=invoice.customer_id, amount=invoice.balance)
+    elif request.GET.get("customer"):
+        initial["customer"] = request.GET.get("customer")
+    form = PaymentForm(request.POST or None, customers=customers, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        allocations = None
+        if invoice is not None:
+            allocations = [(invoice, min(data["amount"], invoice.balance))]
+        try:
+            payment = payment_record(
+                customer=data["customer"], amount=data["amount"],
+                received_on=data["received_on"], method=data["method"],
+                reference=data.get("reference") or "", allocations=allocations,
+                actor=request.user.get_username(),
+            )  # fmt: skip
+        except ServiceError as exc:
+            if exc.field and exc.field.startswith("allocations"):
+                exc.field = "amount"
+            add_service_error(form, exc)
+        else:
+            messages.success(request, _("Payment recorded."))
+            if invoice is not None:
+                return redirect("web:invoice", pk=invoice.pk)
+            return redirect(f"{reverse('web:payments')}?customer={payment.customer_id}")
+    context = {"form": form, "invoice": invoice}
+    return render(request, "web/payments/form.html", context)
+
+
+urlpatterns = [
+    path("", payment_list, name="payments"),
+    path("new/", payment_new, name="payment_new"),
+]
