@@ -18,6 +18,7 @@ Django would refuse ORM calls from it (SynchronousOnlyOperation). Hence:
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 from collections.abc import Callable, Iterator
@@ -82,6 +83,54 @@ def orm(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     if "error" in box:
         raise box["error"]
     return box["value"]  # type: ignore[no-any-return]
+
+
+def fr(text: str) -> str:
+    """`text` as the French UI shows it (the English text until the catalog has it)."""
+    from django.utils import translation
+
+    with translation.override("fr"):
+        return translation.gettext(text)
+
+
+def fr_label(model: Any, field: str) -> str:
+    """The French label Django gives a model field's form field (its verbose name)."""
+    from django.utils import translation
+    from django.utils.text import capfirst
+
+    with translation.override("fr"):
+        return str(capfirst(model._meta.get_field(field).verbose_name))
+
+
+def field(scope: Any, label: str) -> Any:
+    """The form field whose label is exactly `label` (a required field's label ends with a
+    " *" hidden from screen readers)."""
+    return scope.get_by_label(re.compile("^" + re.escape(label) + r"( \*)?$"))
+
+
+def sign_in(page: Any, username: str, password: str) -> None:
+    """Fill the sign-in form the page is on, and send it."""
+    from django.contrib.auth.models import User
+
+    field(page, fr_label(User, "username")).fill(username)
+    field(page, fr_label(User, "password")).fill(password)
+    page.get_by_role("button", name=fr("Sign in")).click()
+
+
+def kpi(page: Any, label: str) -> str:
+    """The value shown under a key figure's label (dashboard, customer page)."""
+    box = page.locator(".kpi").filter(has=page.get_by_text(label, exact=True))
+    return str(box.locator(".value").inner_text()).strip()
+
+
+@pytest.fixture
+def newcomer(company: Any) -> Any:
+    """The company's owner, who has never signed in."""
+    from facturier.billing.services import user_create
+
+    return user_create(
+        company=company, username="nina", password=PASSWORD, role="owner", email="nina@example.com"
+    )
 
 
 @pytest.fixture
