@@ -11,8 +11,8 @@ would be, and the test keeps working once the catalog is filled.
 from __future__ import annotations
 
 import re
-from functools import partial
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import pytest
@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _euros(value: str) -> str:
-    """"59,88 €" as the UI shows it (narrow no-break spaces and all)."""
+    """ "59,88 €" as the UI shows it (narrow no-break spaces and all)."""
     return format_amount(Decimal(value), "EUR", locale="fr")
 
 
