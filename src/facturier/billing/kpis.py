@@ -113,6 +113,12 @@ def current_mrr(company: Company, *, today: date, sales_rep: User | None = None)
         .filter(subscription__status=SubscriptionStatus.ACTIVE)
         .annotate(began=Coalesce("subscription__start", "subscription__anchor"))
         .filter(began__lte=today)
+        # A cancellation or an end date already reached stops the revenue (the status may
+        # still read "active" until the billing run closes the subscription).
+        .filter(
+            Q(subscription__cancelled_from__isnull=True) | Q(subscription__cancelled_from__gt=today)
+        )
+        .filter(Q(subscription__end_date__isnull=True) | Q(subscription__end_date__gte=today))
         .values("subscription__frequency_unit", "subscription__interval")
         .annotate(total=Sum("amount"))
     )

@@ -19,7 +19,8 @@ from django.contrib.auth.models import User
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Model, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
 from facturier.billing.models import Company, Customer, Membership, Role
@@ -109,16 +110,16 @@ def attach(request: HttpRequest) -> WebRequest | None:
 def requires(
     capability: Can,
 ) -> Callable[
-    [Callable[Concatenate[WebRequest, P], HttpResponse]],
-    Callable[Concatenate[HttpRequest, P], HttpResponse],
+    [Callable[Concatenate[WebRequest, P], HttpResponseBase]],
+    Callable[Concatenate[HttpRequest, P], HttpResponseBase],
 ]:
     """Decorate a view that needs `capability`; a refusal is a 403 page that says why."""
 
     def decorate(
-        view: Callable[Concatenate[WebRequest, P], HttpResponse],
-    ) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+        view: Callable[Concatenate[WebRequest, P], HttpResponseBase],
+    ) -> Callable[Concatenate[HttpRequest, P], HttpResponseBase]:
         @wraps(view)
-        def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        def wrapper(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponseBase:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             web = attach(request)
@@ -131,7 +132,7 @@ def requires(
             return view(web, *args, **kwargs)
 
         wrapper.required_capability = capability  # type: ignore[attr-defined]
-        return cast(Callable[Concatenate[HttpRequest, P], HttpResponse], wrapper)
+        return cast(Callable[Concatenate[HttpRequest, P], HttpResponseBase], wrapper)
 
     return decorate
 

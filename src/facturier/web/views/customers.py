@@ -1,0 +1,163 @@
+"""Customers: list with search and balance, detail, create and edit."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.db.models import (
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.translation import gettext as _
+
+from facturier.billing.models import (
+    Customer,
+    DocType,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentAllocation,
+    Reminder,
+    Settlement,
+    Subscription,
+)
+from facturier.billing.selectors import customer_balance, customer_credit
+from facturier.billing.services import customer_create, customer_update
+from facturier.billing.services.errors import ServiceError
+from facturier.web.access import Can, WebRequest, get_visible, requires, visible_customers
+from facturier.web.forms.common import add_service_error
+from facturier.web.forms.parties import CustomerForm
+from facturier.web.paging import paginate
+
+MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=20, decimal_places=2)
+RECENT = 20  # rows of each kind on the detail page; the full lists are in their sections
+
+
+def _sum(qs: QuerySet[Any], expression: Any, *, by: str = "customer") -> Any:
+    """Σ `expression` over `qs` (correlated to the customer row), 0 when empty."""
+    total = qs.order_by().values(by).annotate(s=Sum(expression)).values("s")
+    return Coalesce(Subquery(total, output_field=MONEY), Value(Decimal(0), output_field=MONEY))
+
+
+def with_balance(qs: QuerySet[Customer]) -> QuerySet[Customer]:
+    """Annotate `balance` = unpaid on issued invoices − payments not yet allocated
+    (the same figure as selectors.customer_balance, computed for a page of rows in SQL)."""
+    open_invoices = Invoice.objects.filter(
+        customer=OuterRef("pk"),
+        status=InvoiceStatus.ISSUED,
+        doc_type=DocType.INVOICE,
+        settlement__in=[Settlement.OPEN, Settlement.PARTIAL],
+    )
+    unpaid = ExpressionWrapper(F("total_gross") - F("settled_amount"), output_field=MONEY)
+    paid = Payment.objects.filter(customer=OuterRef("pk"))
+    allocated = PaymentAllocation.objects.filter(payment__customer=OuterRef("pk"))
+    return qs.annotate(
+        balance=_sum(open_invoices, unpaid)
+        - _sum(paid, F("amount"))
+        + _sum(allocated, F("amount"), by="payment__customer")
+    )
+
+
+@requires(Can.VIEW)
+def customer_list(request: WebRequest) -> HttpResponse:
+    qs = visible_customers(request).select_related("sales_rep")
+    query = request.GET.get("q", "").strip()
+    if query:
+        compact = query.replace(" ", "")
+        qs = qs.filter(
+            Q(legal_name__icontains=query)
+            | Q(code__iexact=query)
+            | Q(siren=compact)
+            | Q(siret=compact)
+            | Q(city__icontains=query)
+        )
+    context = {"query": query, **paginate(request, with_balance(qs.order_by("legal_name", "pk")))}
+    template = (
+        "web/customers/rows.html"
+        if request.headers.get("HX-Request")
+        else "web/customers/list.html"
+    )
+    return render(request, template, context)
+
+
+@requires(Can.VIEW)
+def customer_detail(request: WebRequest, pk: int) -> HttpResponse:
+    customer = get_visible(visible_customers(request).select_related("sales_rep"), pk=pk)
+    invoices = Invoice.objects.filter(customer=customer).order_by("-issue_date", "-pk")[:RECENT]
+    context = {
+        "customer": customer,
+        "balance": customer_balance(customer),
+        "credit": customer_credit(customer),
+        "invoices": invoices,
+        "subscriptions": Subscription.objects.filter(customer=customer).order_by("-pk")[:RECENT],
+        "payments": Payment.objects.filter(customer=customer).order_by("-received_on", "-pk")[
+            :RECENT
+        ],
+        "reminders": Reminder.objects.filter(invoice__customer=customer)
+        .select_related("invoice")
+        .order_by("-sent_on", "-pk")[:RECENT],
+        "recent": RECENT,
+    }
+    return render(request, "web/customers/detail.html", context)
+
+
+@requires(Can.MANAGE_CUSTOMERS)
+def customer_new(request: WebRequest) -> HttpResponse:
+    form = CustomerForm(
+        request.POST or None,
+        company=request.company,
+        instance=Customer(company=request.company),
+        initial={"sales_rep": request.user.pk, "country": "FR"},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            customer = customer_create(company=request.company, **form.service_fields())
+        except ServiceError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, _("Customer %(name)s created.") % {"name": customer})
+            return redirect("web:customer", pk=customer.pk)
+    return render(request, "web/customers/form.html", {"form": form, "customer": None})
+
+
+@requires(Can.MANAGE_CUSTOMERS)
+def customer_edit(request: WebRequest, pk: int) -> HttpResponse:
+    customer = get_visible(visible_customers(request), pk=pk)
+    # The form works on its own copy: an invalid input must not rename the page's customer.
+    form = CustomerForm(
+        request.POST or None, company=request.company, instance=Customer.objects.get(pk=pk)
+    )
+    if request.method == "POST" and form.is_valid():
+        fields = form.service_fields()
+        try:
+            # A fresh row: the form already copied the input onto `customer` in memory.
+            customer_update(Customer.objects.get(pk=customer.pk), **fields)
+        except ServiceError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(
+                request, _("Customer %(name)s saved.") % {"name": fields["legal_name"]}
+            )
+            return redirect("web:customer", pk=customer.pk)
+    return render(request, "web/customers/form.html", {"form": form, "customer": customer})
+
+
+urlpatterns = [
+    path("", customer_list, name="customers"),
+    path("new/", customer_new, name="customer_new"),
+    path("<int:pk>/", customer_detail, name="customer"),
+    path("<int:pk>/edit/", customer_edit, name="customer_edit"),
+]
