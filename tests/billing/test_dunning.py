@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import time_machine
 from click.testing import CliRunner
+from django.utils import translation
 
 from facturier.billing.models import (
     AuditEvent,
@@ -53,6 +54,13 @@ from tests.processes import Children, facturier_command
 D = Decimal
 ISSUE = date(2027, 3, 1)
 DUE = ISSUE + timedelta(days=30)  # the company's default terms
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """Messages and default names are asserted in English (the catalog makes them French)."""
+    with translation.override("en"):
+        yield
 
 
 def at(day: date, hour: int = 9) -> Any:
