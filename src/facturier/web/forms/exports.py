@@ -31,7 +31,8 @@ class PeriodForm(StyleForm):
     end = forms.DateField(label=_("Until"), required=False, widget=DateInput())
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("start"), data.get("end")
         if start and end and end < start:
             self.add_error("end", _("The period ends before it starts."))
@@ -45,7 +46,8 @@ class JournalForm(forms.Form):
     separator = forms.ChoiceField(label=_("Separator"), choices=SEPARATORS, initial="pipe")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("start"), data.get("end")
         if start and end and end < start:
             self.add_error("end", _("The period ends before it starts."))

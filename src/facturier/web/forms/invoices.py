@@ -135,7 +135,8 @@ class InvoiceForm(forms.Form):
         self.fields["customer"].queryset = customers  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("period_start"), data.get("period_end")
         if start and end and end < start:
             self.add_error("period_end", _("The period ends before it starts."))
@@ -166,7 +167,8 @@ class CreditNoteForm(forms.Form):
             field.initial = vat_codes[0]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("scope") == "partial":
             if not data.get("amount"):
                 self.add_error("amount", _("Give the amount to credit, excl. VAT."))

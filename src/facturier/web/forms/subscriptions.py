@@ -47,7 +47,7 @@ class NumberField(forms.DecimalField):
     """A number typed the French way ("1 234,56") or the English way ("1,234.56"), whatever
     the page's language: the last "," or "." is the decimal point, spaces are ignored."""
 
-    def to_python(self, value: Any) -> Decimal | None:
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
         if isinstance(value, str):
             value = normalise_number(value)
         return super().to_python(value)  # type: ignore[no-any-return]
@@ -136,7 +136,8 @@ class SubscriptionForm(forms.Form):
         self.fields["sales_rep"].queryset = users  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("frequency") == CUSTOM:
             if not data.get("every"):
                 self.add_error("every", _("Give the number of days, weeks, months or years."))
@@ -250,12 +251,7 @@ class LineForm(forms.Form):
 
 
 class BaseLineFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
-    def __init__(self, *args: Any, products: QuerySet[Product], **kwargs: Any) -> None:
-        self.products = products
-        super().__init__(*args, **kwargs)
-
-    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
-        return {**super().get_form_kwargs(index), "products": self.products}
+    """Lines of a form; build it with ``form_kwargs={"products": ...}``."""
 
     def filled(self) -> list[LineForm]:
         """The lines given, in order (untouched blank rows are left out)."""
@@ -336,7 +332,8 @@ class ChangeForm(forms.Form):
         self.fields["line"].queryset = lines  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("quantity") is None and data.get("unit_price") is None:
             self.add_error("quantity", _("Give a new quantity, a new price, or both."))
         return data

@@ -7,7 +7,9 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Any
 
+from django.db.models import F
 from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import path
 
@@ -21,7 +23,7 @@ from facturier.web.forms.invoices import InvoiceFilterForm
 BOM = "\ufeff"
 
 
-def _download(lines: Iterable[str], name: str, content_type: str, *, bom: bool) -> HttpResponse:
+def _download(lines: Iterable[str], name: str, content_type: str, *, bom: bool) -> HttpResponseBase:
     def body() -> Iterator[str]:
         if bom:
             yield BOM
@@ -50,7 +52,7 @@ def export_page(request: WebRequest) -> HttpResponse:
 
 
 @requires(Can.EXPORT)
-def export_invoices(request: WebRequest) -> HttpResponse:
+def export_invoices(request: WebRequest) -> HttpResponseBase:
     """Invoices and credit notes, with the invoice list's filters (start/end: issue dates)."""
     filters = InvoiceFilterForm(request.GET)
     period = PeriodForm(request.GET)
@@ -59,13 +61,15 @@ def export_invoices(request: WebRequest) -> HttpResponse:
     today = clock.company_today(request.company)
     qs = filters.filter(restrict_to_visible(Invoice.objects.all(), request), today=today)
     style = StyleForm(request.GET).chosen_style()
-    rows = exports.invoice_rows(qs.order_by("issue_date", "chain_index", "pk"), style=style)
+    # Issued documents in the order they were issued, then the drafts.
+    ordered = qs.order_by(F("chain_index").asc(nulls_last=True), "pk")
+    rows = exports.invoice_rows(ordered, style=style)
     name = f"factures-{today:%Y%m%d}.csv"
     return _download(exports.csv_lines(rows, style=style), name, "text/csv", bom=style == "fr")
 
 
 @requires(Can.EXPORT)
-def export_payments(request: WebRequest) -> HttpResponse:
+def export_payments(request: WebRequest) -> HttpResponseBase:
     form = PeriodForm(request.GET)
     if not form.is_valid():
         return _page(request, payment_form=form)
@@ -79,7 +83,7 @@ def export_payments(request: WebRequest) -> HttpResponse:
 
 
 @requires(Can.EXPORT)
-def export_journal(request: WebRequest) -> HttpResponse:
+def export_journal(request: WebRequest) -> HttpResponseBase:
     """The sales journal of a period: FEC columns, one balanced entry per document."""
     form = JournalForm(request.GET)
     if not form.is_valid():

@@ -3,11 +3,13 @@ chart) and one by one, with a CSV export. Computed, never stored nor numbered.""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import path
 from django.utils.translation import get_language, gettext_lazy
@@ -82,15 +84,15 @@ def forecast_page(request: WebRequest) -> HttpResponse:
         "query_without_page": f"months={months}&",
         "currency": request.company.currency,
         "estimated": any(i.estimated for i in items),
-        "total_net": sum((m.net for m in totals), start=0),
-        "total_gross": sum((m.gross for m in totals), start=0),
+        "total_net": sum((m.net for m in totals), Decimal(0)),
+        "total_gross": sum((m.gross for m in totals), Decimal(0)),
         "count": len(items),
     }
     return render(request, "web/forecast/page.html", context)
 
 
 @requires(Can.VIEW)
-def forecast_csv(request: WebRequest) -> HttpResponse:
+def forecast_csv(request: WebRequest) -> HttpResponseBase:
     _form, months = _months(request)
     items = _items(request, months)
     today = clock.company_today(request.company)

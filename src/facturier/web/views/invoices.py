@@ -15,6 +15,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Case, Count, DecimalField, F, QuerySet, Sum, Value, When
 from django.http import FileResponse, Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -64,7 +65,7 @@ from facturier.web.forms.invoices import (
 from facturier.web.forms.subscriptions import add_line_error
 
 PER_PAGE = 50
-MONEY = DecimalField(max_digits=20, decimal_places=2)
+MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=20, decimal_places=2)
 ZERO = Value(Decimal(0), output_field=MONEY)
 
 
@@ -148,7 +149,8 @@ def _new_forms(request: WebRequest, data: Any = None) -> tuple[InvoiceForm, Any]
         customers=visible_customers(request).order_by("legal_name"),
         initial={"customer": request.GET.get("customer")},
     )
-    lines = InvoiceLineFormSet(data, prefix="lines", products=products_of(request.company.pk))
+    products = products_of(request.company.pk)
+    lines = InvoiceLineFormSet(data, prefix="lines", form_kwargs={"products": products})
     return form, lines
 
 
@@ -254,7 +256,7 @@ def invoice_detail(request: WebRequest, pk: int) -> HttpResponse:
     return render(request, "web/invoices/detail.html", _detail_context(request, invoice))
 
 
-def _archived(request: WebRequest, pk: int, which: str) -> HttpResponse:
+def _archived(request: WebRequest, pk: int, which: str) -> HttpResponseBase:
     """The archived file, byte for byte as stored at issue (never rendered again)."""
     invoice = _get(request, pk)
     archive = ArchivedDocument.objects.filter(invoice=invoice).first()
@@ -272,12 +274,12 @@ def _archived(request: WebRequest, pk: int, which: str) -> HttpResponse:
 
 
 @requires(Can.VIEW)
-def invoice_pdf(request: WebRequest, pk: int) -> HttpResponse:
+def invoice_pdf(request: WebRequest, pk: int) -> HttpResponseBase:
     return _archived(request, pk, "pdf")
 
 
 @requires(Can.VIEW)
-def invoice_xml(request: WebRequest, pk: int) -> HttpResponse:
+def invoice_xml(request: WebRequest, pk: int) -> HttpResponseBase:
     return _archived(request, pk, "xml")
 
 
@@ -363,8 +365,9 @@ def invoice_credit_view(request: WebRequest, pk: int) -> HttpResponse:
                 reason=form.cleaned_data.get("reason") or "",
             )  # fmt: skip
         except ServiceError as exc:
-            if exc.field and exc.field.startswith("lines["):
-                exc.field = "amount"
+            partial = form.cleaned_data["scope"] == "partial"
+            if partial and (exc.field is None or exc.field.startswith("lines[")):
+                exc.field = "amount"  # e.g. more than what remains to credit
             add_service_error(form, exc)
         else:
             messages.success(request, _("Credit note %(n)s issued.") % {"n": note.number})

@@ -130,7 +130,7 @@ def _forms(request: WebRequest, data: Any = None) -> tuple[SubscriptionForm, Any
             "customer": request.GET.get("customer"),
         },
     )
-    lines = LineFormSet(data, prefix="lines", products=_products(request))
+    lines = LineFormSet(data, prefix="lines", form_kwargs={"products": _products(request)})
     return form, lines
 
 
