@@ -114,7 +114,7 @@ def layouts_used(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return used
 
 
-@pytest.fixture(autouse=False)
+@pytest.fixture
 def media(settings: Any, tmp_path: Any) -> None:
     settings.MEDIA_ROOT = tmp_path / "media"
 
