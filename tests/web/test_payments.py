@@ -118,3 +118,37 @@ def test_hidden_customers_and_other_companies(sales_client, sales, customer, com
     response = stranger.post(reverse("web:payment_new"), _form(customer))
     assert response.status_code == 200 and 'id="id_customer_error"' in response.content.decode()
     assert Payment.objects.count() == 1
+
+
+def test_detail_and_allocating_the_rest(owner_client, make_draft, customer):
+    payment = payment_record(customer=customer, amount=D("200.00"), received_on=date(2026, 11, 2),
+                             method="transfer", actor="t")  # fmt: skip
+    invoice = invoice_issue(make_draft(), actor="t")  # issued after: the payment is on account
+    url = reverse("web:payment", args=[payment.pk])
+    page = owner_client.get(url).content.decode()
+    assert "€200.00" in page and invoice.number in page  # offered for allocation
+    response = owner_client.post(url, {"invoice": invoice.pk, "amount": "500"})
+    assert response.status_code == 200 and 'id="id_amount_error"' in response.content.decode()
+    assert not PaymentAllocation.objects.exists()
+    response = owner_client.post(url, {"invoice": invoice.pk, "amount": "120"})
+    assert response.status_code == 302
+    invoice.refresh_from_db()
+    assert invoice.settlement == "paid" and customer_credit(customer) == D("80.00")
+
+
+@pytest.mark.parametrize("role_client", ["readonly", "sales"], indirect=True)
+def test_allocating_refused_changes_nothing(role_client, make_draft, customer):
+    payment = payment_record(customer=customer, amount=D("200.00"), received_on=date(2026, 11, 2),
+                             method="transfer", actor="t")  # fmt: skip
+    invoice = invoice_issue(make_draft(), actor="t")
+    url = reverse("web:payment", args=[payment.pk])
+    assert role_client.get(url).status_code == 200
+    response = role_client.post(url, {"invoice": invoice.pk, "amount": "120"})
+    assert response.status_code == 403
+    assert not PaymentAllocation.objects.exists()
+
+
+def test_payment_of_another_company_is_not_found(customer):
+    payment = payment_record(customer=customer, amount=D("1.00"), received_on=date(2026, 11, 2),
+                             method="cash", actor="t")  # fmt: skip
+    assert stranger_client().get(reverse("web:payment", args=[payment.pk])).status_code == 404

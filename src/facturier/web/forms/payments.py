@@ -8,7 +8,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from facturier.billing.models import Customer, Payment, PaymentMethod
+from facturier.billing.models import Customer, Invoice, Payment, PaymentMethod
 from facturier.web.forms.common import DateInput
 from facturier.web.forms.subscriptions import decimal_field
 
@@ -54,3 +54,20 @@ class PaymentFilterForm(forms.Form):
                 | Q(customer__code__iexact=q)
             )
         return qs
+
+
+class AllocateForm(forms.Form):
+    """Use what is left of a payment (the customer's credit) to settle an open invoice."""
+
+    invoice = forms.ModelChoiceField(queryset=Invoice.objects.none(), label=_("Invoice"))
+    amount = decimal_field(_("Amount"), max_digits=14, decimal_places=2)
+
+    def __init__(self, *args: Any, invoices: QuerySet[Invoice], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["invoice"]
+        field.queryset = invoices  # type: ignore[attr-defined]
+        field.label_from_instance = _invoice_label  # type: ignore[attr-defined]
+
+
+def _invoice_label(invoice: Invoice) -> str:
+    return f"{invoice.number} – {invoice.balance} {invoice.currency}"

@@ -23,17 +23,18 @@ from facturier.billing.models import (
     Settlement,
 )
 from facturier.billing.services.errors import ServiceError
-from facturier.billing.services.payments import payment_record
+from facturier.billing.services.payments import payment_allocate, payment_record
 from facturier.web.access import (
     Can,
     WebRequest,
+    ensure,
     get_visible,
     requires,
     restrict_to_visible,
     visible_customers,
 )
 from facturier.web.forms.common import add_service_error
-from facturier.web.forms.payments import PaymentFilterForm, PaymentForm
+from facturier.web.forms.payments import AllocateForm, PaymentFilterForm, PaymentForm
 from facturier.web.paging import paginate
 
 
@@ -112,7 +113,47 @@ def payment_new(request: WebRequest) -> HttpResponse:
     return render(request, "web/payments/form.html", context)
 
 
+@requires(Can.VIEW)
+def payment_detail(request: WebRequest, pk: int) -> HttpResponse:
+    """A payment, what it settled, and (for those who record payments) its unallocated rest
+    put on an open invoice of the customer."""
+    qs = restrict_to_visible(Payment.objects.select_related("customer"), request)
+    payment = get_visible(qs, pk=pk)
+    allocations = list(payment.allocations.select_related("invoice").order_by("pk"))
+    rest = payment.amount - sum((a.amount for a in allocations), Decimal(0))
+    open_invoices = Invoice.objects.filter(
+        customer=payment.customer,
+        status=InvoiceStatus.ISSUED,
+        doc_type=DocType.INVOICE,
+        settlement__in=[Settlement.OPEN, Settlement.PARTIAL],
+    ).order_by("due_date", "pk")
+    form = AllocateForm(request.POST or None, invoices=open_invoices, initial={"amount": rest})
+    if request.method == "POST":
+        ensure(request, Can.RECORD_PAYMENTS)
+        if form.is_valid():
+            try:
+                payment_allocate(
+                    payment, form.cleaned_data["invoice"], form.cleaned_data["amount"],
+                    actor=request.user.get_username(),
+                )  # fmt: skip
+            except ServiceError as exc:
+                exc.field = "amount" if exc.field != "invoice" else exc.field
+                add_service_error(form, exc)
+            else:
+                messages.success(request, _("Payment allocated."))
+                return redirect("web:payment", pk=payment.pk)
+    context = {
+        "payment": payment,
+        "allocations": allocations,
+        "rest": rest,
+        "form": form,
+        "can_allocate": rest > 0 and open_invoices.exists(),
+    }
+    return render(request, "web/payments/detail.html", context)
+
+
 urlpatterns = [
     path("", payment_list, name="payments"),
     path("new/", payment_new, name="payment_new"),
+    path("<int:pk>/", payment_detail, name="payment"),
 ]
