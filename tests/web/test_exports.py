@@ -104,3 +104,8 @@ def test_only_owner_and_accountant_export(role_client, make_draft):
         assert response.status_code == 403, name
     page = role_client.get(reverse("web:invoices")).content.decode()
     assert reverse("web:export_invoices") not in page
+
+
+def test_page_in_french(owner_client):
+    response = owner_client.get(reverse("web:exports"), HTTP_ACCEPT_LANGUAGE="fr")
+    assert response.status_code == 200 and '<html lang="fr">' in response.content.decode()

@@ -386,3 +386,13 @@ def test_hidden_customers_and_other_companies(sales_client, sales, make_draft, c
     mine.refresh_from_db()
     assert not mine.disputed
     assert stranger.get(reverse("web:invoices")).context["totals"]["count"] == 0
+
+
+def test_pages_in_french(owner_client, make_draft):
+    draft = make_draft()
+    invoice = _issued(make_draft)
+    _archive(invoice)
+    for url in (reverse("web:invoice_new"), reverse("web:invoice", args=[draft.pk]),
+                reverse("web:invoice", args=[invoice.pk])):  # fmt: skip
+        response = owner_client.get(url, HTTP_ACCEPT_LANGUAGE="fr")
+        assert response.status_code == 200 and '<html lang="fr">' in response.content.decode()

@@ -152,3 +152,18 @@ def test_payment_of_another_company_is_not_found(customer):
     payment = payment_record(customer=customer, amount=D("1.00"), received_on=date(2026, 11, 2),
                              method="cash", actor="t")  # fmt: skip
     assert stranger_client().get(reverse("web:payment", args=[payment.pk])).status_code == 404
+
+
+def test_pages_in_french(owner_client, customer, make_draft):
+    invoice = invoice_issue(make_draft(), actor="t")
+    payment = payment_record(
+        customer=customer, amount=D("1234.50"), received_on=date(2026, 11, 2), method="cash",
+        allocations=[], actor="t",
+    )  # fmt: skip
+    for url in (reverse("web:payment_new"), f"{reverse('web:payment_new')}?invoice={invoice.pk}",
+                reverse("web:payment", args=[payment.pk])):  # fmt: skip
+        response = owner_client.get(url, HTTP_ACCEPT_LANGUAGE="fr")
+        assert response.status_code == 200
+    page = owner_client.get(reverse("web:payment", args=[payment.pk]),
+                            HTTP_ACCEPT_LANGUAGE="fr").content.decode()  # fmt: skip
+    assert "1\u00a0234,50\u00a0€" in page and "02/11/2026" in page

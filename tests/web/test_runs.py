@@ -107,3 +107,13 @@ def test_sales_rep_sees_only_their_customers_items(sales_client, sales, customer
     page = sales_client.get(reverse("web:run", args=[run.pk])).content.decode()
     assert "Mine" in page and "Theirs" not in page
     assert RunItem.objects.count() == 4
+
+
+def test_pages_in_french(owner_client, customer, company):
+    _sub(customer)
+    owner_client.post(reverse("web:run_now"))
+    run = BillingRun.objects.get()
+    for url in (reverse("web:runs"), reverse("web:run", args=[run.pk])):
+        response = owner_client.get(url, HTTP_ACCEPT_LANGUAGE="fr")
+        assert response.status_code == 200
+        assert '<html lang="fr">' in response.content.decode()

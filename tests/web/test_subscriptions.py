@@ -314,3 +314,15 @@ def test_other_company_and_hidden_customers_are_not_found(sales_client, customer
 def test_signed_out_goes_to_login(client, customer):
     response = client.get(reverse("web:subscriptions"))
     assert response.status_code == 302 and "/login/" in response["Location"]
+
+
+def test_pages_in_french(owner_client, customer, company):
+    sub = _sub(customer, anchor=date(2026, 10, 1), end_kind="count", end_count=5)
+    billing_run(company=company)
+    for url in (reverse("web:subscriptions"), reverse("web:subscription_create"),
+                reverse("web:subscription", args=[sub.pk])):  # fmt: skip
+        response = owner_client.get(url, HTTP_ACCEPT_LANGUAGE="fr")
+        assert response.status_code == 200 and '<html lang="fr">' in response.content.decode()
+    page = owner_client.get(reverse("web:subscription", args=[sub.pk]),
+                            HTTP_ACCEPT_LANGUAGE="fr").content.decode()  # fmt: skip
+    assert "01/12/2026" in page and "100,00\u00a0€" in page
