@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from facturier.billing import kpis
+from facturier.billing import cash_projection, kpis
 from facturier.billing.models import Company, Customer, Invoice
 from facturier.billing.services import (
     LineData,
@@ -20,6 +20,7 @@ from facturier.billing.services import (
     payment_record,
     user_create,
 )
+from facturier.billing.services.billing_run import billing_run
 from facturier.billing.services.parties import customer_update
 from facturier.billing.services.subscriptions import (
     SubscriptionLineData,
@@ -187,7 +188,7 @@ def test_sales_rep_sees_only_own_customers(
 def test_cash_expected(company: Company, customer: Customer, subscriptions: None) -> None:
     _issue(customer, date(2026, 7, 1), "100")  # overdue: expected this month
     with at(TODAY):
-        cash = kpis.cash_expected(company, today=TODAY, months=3)
+        cash = cash_projection.cash_expected(company, today=TODAY, months=3)
     assert len(cash) == 3
     assert cash[0] >= Decimal("120.00")
     # Forecast invoices of the next months arrive at their due dates (issue + 30 days).
@@ -200,3 +201,22 @@ def test_empty_company(company: Company) -> None:
     assert figures.mrr == Decimal("0.00") and figures.dso is None
     assert figures.drafts == 0 and figures.next_billing_date is None
     assert figures.mrr_history == [Decimal("0.00")] * 12
+
+
+@pytest.mark.django_db
+def test_a_subscription_finished_after_its_invoices_leaves_the_history(
+    company: Company, customer: Customer
+) -> None:
+    with at(TODAY):
+        sub = _sub(customer, "F", "month", date(2026, 6, 1), line("80"), end_kind="count",
+                   end_count=2)  # fmt: skip
+        billing_run(as_of=TODAY, company=company)
+        sub.refresh_from_db()
+        assert sub.status == "finished"
+        months = month_starts(TODAY, back=11)
+        history = kpis.mrr_history(company, months, today=TODAY)
+        assert kpis.current_mrr(company, today=TODAY) == Decimal("0.00")
+    by_month = dict(zip([f"{m:%m}" for m in months], history, strict=True))
+    assert (by_month["05"], by_month["06"], by_month["07"], by_month["08"]) == (
+        Decimal("0.00"), Decimal("80.00"), Decimal("80.00"), Decimal("0.00"),
+    )  # fmt: skip

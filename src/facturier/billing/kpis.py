@@ -7,6 +7,7 @@ sales user is in charge of (Company.sales_see_own_customers_only).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -15,19 +16,23 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db.models import (
+    Case,
+    CharField,
+    DateField,
     DecimalField,
     ExpressionWrapper,
     F,
+    Max,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
     Sum,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce, TruncMonth
 
-from facturier.billing.forecast import forecast
 from facturier.billing.models import (
     BilledPeriod,
     Company,
@@ -46,8 +51,8 @@ from facturier.billing.models import (
 )
 from facturier.core import kpis
 
+NOT_DUE = "not_due"
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=20, decimal_places=6)
-ZERO = Value(Decimal(0), output_field=MONEY)
 
 
 @dataclass
@@ -72,13 +77,23 @@ class Figures:
     collected_per_month: list[Decimal]
 
 
-def _invoices(company: Company, sales_rep: User | None) -> QuerySet[Invoice]:
+def issued_invoices(company: Company, sales_rep: User | None) -> QuerySet[Invoice]:
     qs = Invoice.objects.filter(company=company, status=InvoiceStatus.ISSUED)
     return qs.filter(customer__sales_rep=sales_rep) if sales_rep else qs
 
 
-def _line_amount(today: date) -> Any:
-    """A subscription line's amount per period excl. VAT, with its latest effective change."""
+def _discount() -> Any:
+    one = Value(Decimal(1), output_field=MONEY)
+    return one - F("discount_percent") / Value(Decimal(100), output_field=MONEY)
+
+
+def _own_amount() -> Any:
+    """A subscription line's amount per period excl. VAT, from its own quantity and price."""
+    return ExpressionWrapper(F("quantity") * F("unit_price") * _discount(), output_field=MONEY)
+
+
+def _amount_on(today: date) -> Any:
+    """The same with the latest quantity and price changes in effect on `today`."""
     latest = ScheduledChange.objects.filter(line=OuterRef("pk"), effective__lte=today)
     quantity = Coalesce(
         Subquery(latest.filter(quantity__isnull=False).order_by("-effective", "-pk")
@@ -90,25 +105,44 @@ def _line_amount(today: date) -> Any:
                  .values("unit_price")[:1]),
         F("unit_price"),
     )  # fmt: skip
-    discount = Value(Decimal(1), output_field=MONEY) - F("discount_percent") / Value(
-        Decimal(100), output_field=MONEY
-    )
-    return ExpressionWrapper(quantity * price * discount, output_field=MONEY)
+    return ExpressionWrapper(quantity * price * _discount(), output_field=MONEY)
 
 
-def _recurring_lines(company: Company, sales_rep: User | None, today: date) -> QuerySet[Any]:
+def recurring_lines(company: Company, sales_rep: User | None) -> QuerySet[SubscriptionLine]:
     # Metered lines have no committed amount: they are not recurring revenue.
     qs = SubscriptionLine.objects.filter(subscription__company=company).exclude(
         mode=LineMode.METERED
     )
     if sales_rep:
         qs = qs.filter(subscription__customer__sales_rep=sales_rep)
-    return qs.annotate(amount=_line_amount(today))
+    return qs
+
+
+def line_totals(
+    lines: QuerySet[SubscriptionLine], keys: Sequence[str], *, today: date
+) -> list[dict[str, Any]]:
+    """Σ amounts per period of `lines` per group of `keys` (rows with the keys and "total"),
+    with the changes in effect on `today`.
+
+    Changes are rare: the lines' own values are summed in one query, and a second one adds the
+    difference over the changed lines only (a correlated subquery on every line costs more).
+    """
+    groups = {
+        tuple(row[k] for k in keys): row
+        for row in lines.values(*keys).annotate(total=Sum(_own_amount()))
+    }
+    changed = lines.filter(
+        pk__in=ScheduledChange.objects.filter(effective__lte=today).values("line_id")
+    )
+    deltas = changed.annotate(now=_amount_on(today)).values(*keys)
+    for row in deltas.annotate(delta=Sum(F("now") - _own_amount(), output_field=MONEY)):
+        groups[tuple(row[k] for k in keys)]["total"] += row["delta"]
+    return list(groups.values())
 
 
 def current_mrr(company: Company, *, today: date, sales_rep: User | None = None) -> Decimal:
-    rows = (
-        _recurring_lines(company, sales_rep, today)
+    lines = (
+        recurring_lines(company, sales_rep)
         # Active and started: a subscription starting next month is not revenue yet.
         .filter(subscription__status=SubscriptionStatus.ACTIVE)
         .annotate(began=Coalesce("subscription__start", "subscription__anchor"))
@@ -119,8 +153,9 @@ def current_mrr(company: Company, *, today: date, sales_rep: User | None = None)
             Q(subscription__cancelled_from__isnull=True) | Q(subscription__cancelled_from__gt=today)
         )
         .filter(Q(subscription__end_date__isnull=True) | Q(subscription__end_date__gte=today))
-        .values("subscription__frequency_unit", "subscription__interval")
-        .annotate(total=Sum("amount"))
+    )
+    rows = line_totals(
+        lines, ["subscription__frequency_unit", "subscription__interval"], today=today
     )
     return kpis.mrr(
         (
@@ -143,29 +178,32 @@ def mrr_history(
     counts paused subscriptions as running; a subscription ended by its invoice count stops
     after its last billed period.
     """
-    last_end = (
-        BilledPeriod.objects.filter(subscription=OuterRef("subscription"))
-        .order_by("-end")
-        .values("end")[:1]
-    )
-    rows = (
-        _recurring_lines(company, sales_rep, today)
+    finished = Q(subscription__status=SubscriptionStatus.FINISHED)
+    lines = (
+        recurring_lines(company, sales_rep)
         .exclude(subscription__status=SubscriptionStatus.DRAFT)
         .annotate(
-            began=Coalesce("subscription__start", "subscription__anchor"),
-            finished_after=Subquery(last_end),
+            # Only month ends are looked at: a start or a cancellation is exact to the month,
+            # which keeps one row per (frequency, start month, stop month) whatever the count.
+            began=TruncMonth(
+                Coalesce("subscription__start", "subscription__anchor"), output_field=DateField()
+            ),
+            cancelled=TruncMonth("subscription__cancelled_from"),
+            # A finished subscription is its own group: it stops after its last period.
+            finished_id=Case(When(finished, then=F("subscription_id")), default=None),
         )
-        .values(
-            "subscription__frequency_unit",
-            "subscription__interval",
-            "subscription__status",
-            "began",
-            "subscription__cancelled_from",
-            "subscription__end_date",
-            "finished_after",
-        )
-        .annotate(total=Sum("amount"))
     )
+    keys = ["subscription__frequency_unit", "subscription__interval", "began", "cancelled"]
+    rows = line_totals(lines, [*keys, "subscription__end_date", "finished_id"], today=today)
+    finished_ids = [r["finished_id"] for r in rows if r["finished_id"]]
+    last_ends = dict(
+        BilledPeriod.objects.filter(subscription_id__in=finished_ids)
+        .values("subscription_id")
+        .annotate(end=Max("end"))
+        .values_list("subscription_id", "end")
+    )
+    for r in rows:
+        r["finished_after"] = last_ends.get(r["finished_id"])
     spans = []
     for r in rows:
         stop = _stop(r)
@@ -182,30 +220,70 @@ def mrr_history(
 def _stop(row: dict[str, Any]) -> date | None:
     """The first day without service of a subscription row, None when still running."""
     stops: list[date] = []
-    if row["subscription__cancelled_from"]:
-        stops.append(row["subscription__cancelled_from"])
+    if row["cancelled"]:
+        # Cancelled from any day of month M: not running at the end of M (first of M as stop).
+        stops.append(row["cancelled"])
     if row["subscription__end_date"]:
         stops.append(row["subscription__end_date"] + timedelta(days=1))
-    if row["subscription__status"] == SubscriptionStatus.FINISHED and row["finished_after"]:
+    if row["finished_after"]:
         stops.append(row["finished_after"] + timedelta(days=1))
     return min(stops) if stops else None
 
 
-def invoiced_per_month(
-    company: Company, months: list[date], *, sales_rep: User | None = None
-) -> list[Decimal]:
-    """Invoices minus credit notes, incl. VAT, per month of issue."""
+@dataclass
+class InvoiceFigures:
+    invoiced_per_month: list[Decimal]  # invoices − credit notes incl. VAT, by month of issue
+    invoiced_since: Decimal  # the same over the DSO window
+    ageing: kpis.Ageing
+
+
+def invoice_figures(
+    company: Company,
+    months: list[date],
+    *,
+    today: date,
+    since: date,
+    sales_rep: User | None = None,
+) -> InvoiceFigures:
+    """Monthly invoicing, the DSO window and the receivables ageing in one pass over the
+    issued documents: those of the last months, and the older ones still unpaid."""
+    unpaid = Q(doc_type=DocType.INVOICE, settlement__in=[Settlement.OPEN, Settlement.PARTIAL])
+    # Each row falls in one group (month, type, ageing bucket, in the DSO window): two plain
+    # sums per group, instead of one filtered sum per figure and row.
+    buckets = [When(unpaid & (Q(due_date__gte=today) | Q(due_date=None)), then=Value(NOT_DUE))]
+    for key, _, _ in kpis.AGEING_BUCKETS:
+        earliest, latest = kpis.bucket_due_dates(key, today)
+        due = Q(due_date__lte=latest) & (Q(due_date__gte=earliest) if earliest else Q())
+        buckets.append(When(unpaid & due, then=Value(key)))
     rows = (
-        _invoices(company, sales_rep)
-        .filter(issue_date__gte=months[0])
-        .annotate(month=TruncMonth("issue_date"))
-        .values("month", "doc_type")
-        .annotate(total=Sum("total_gross"))
+        issued_invoices(company, sales_rep)
+        .filter(Q(issue_date__gte=min(months[0], since)) | unpaid)
+        .annotate(
+            month=TruncMonth("issue_date"),
+            bucket=Case(*buckets, default=Value(""), output_field=CharField()),
+            recent=Case(When(issue_date__gte=since, then=Value(True)), default=Value(False)),
+        )
+        .values("month", "doc_type", "bucket", "recent")
+        .annotate(total=Sum("total_gross"), settled=Sum("settled_amount"))
     )
-    signed = [
-        (r["month"], r["total"] if r["doc_type"] == DocType.INVOICE else -r["total"]) for r in rows
-    ]
-    return [_money(v) for v in kpis.per_month(signed, months)]
+    invoiced: list[tuple[date, Decimal]] = []
+    window = Decimal(0)
+    ageing = kpis.Ageing()
+    for r in rows:
+        signed = r["total"] if r["doc_type"] == DocType.INVOICE else -r["total"]
+        invoiced.append((r["month"], signed))
+        window += signed if r["recent"] else 0
+        if r["bucket"] == NOT_DUE:
+            ageing.not_due += r["total"] - r["settled"]
+        elif r["bucket"]:
+            ageing.buckets[r["bucket"]] += r["total"] - r["settled"]
+    ageing.not_due = _money(ageing.not_due)
+    ageing.buckets = {key: _money(value) for key, value in ageing.buckets.items()}
+    return InvoiceFigures(
+        invoiced_per_month=[_money(v) for v in kpis.per_month(invoiced, months)],
+        invoiced_since=_money(window),
+        ageing=ageing,
+    )
 
 
 def collected_per_month(
@@ -218,53 +296,17 @@ def collected_per_month(
     return [_money(v) for v in kpis.per_month(((r["month"], r["s"]) for r in rows), months)]
 
 
-def receivables(company: Company, *, today: date, sales_rep: User | None = None) -> kpis.Ageing:
-    """Unpaid balances of issued invoices by ageing bucket, in one query."""
-    balance = ExpressionWrapper(F("total_gross") - F("settled_amount"), output_field=MONEY)
-    sums: dict[str, Any] = {
-        "not_due": Sum(balance, filter=Q(due_date__gte=today) | Q(due_date__isnull=True))
-    }
-    for key, _, _ in kpis.AGEING_BUCKETS:
-        earliest, latest = kpis.bucket_due_dates(key, today)
-        cond = Q(due_date__lte=latest)
-        if earliest is not None:
-            cond &= Q(due_date__gte=earliest)
-        sums[key] = Sum(balance, filter=cond)
-    row = (
-        _invoices(company, sales_rep)
-        .filter(doc_type=DocType.INVOICE, settlement__in=[Settlement.OPEN, Settlement.PARTIAL])
-        .aggregate(**sums)
-    )
-    result = kpis.Ageing(not_due=_money(row.pop("not_due")))
-    result.buckets = {key: _money(row[key]) for key, _, _ in kpis.AGEING_BUCKETS}
-    return result
-
-
 def _money(value: Any) -> Decimal:
     return Decimal(value or 0).quantize(Decimal("0.01"))
-
-
-def invoiced_since(company: Company, since: date, *, sales_rep: User | None = None) -> Decimal:
-    row = (
-        _invoices(company, sales_rep)
-        .filter(issue_date__gte=since)
-        .aggregate(
-            inv=Sum("total_gross", filter=Q(doc_type=DocType.INVOICE)),
-            cn=Sum("total_gross", filter=~Q(doc_type=DocType.INVOICE)),
-        )
-    )
-    return _money(row["inv"]) - _money(row["cn"])
 
 
 def dashboard_figures(company: Company, *, today: date, sales_rep: User | None = None) -> Figures:
     months = kpis.month_starts(today, back=11)
     monthly = current_mrr(company, today=today, sales_rep=sales_rep)
-    ageing = receivables(company, today=today, sales_rep=sales_rep)
-    invoiced = invoiced_per_month(company, months, sales_rep=sales_rep)
+    since = today - timedelta(days=kpis.DSO_WINDOW_DAYS - 1)
+    documents = invoice_figures(company, months, today=today, since=since, sales_rep=sales_rep)
+    invoiced, ageing = documents.invoiced_per_month, documents.ageing
     collected = collected_per_month(company, months, sales_rep=sales_rep)
-    window = invoiced_since(
-        company, today - timedelta(days=kpis.DSO_WINDOW_DAYS - 1), sales_rep=sales_rep
-    )
     drafts = Invoice.objects.filter(company=company, status=InvoiceStatus.DRAFT)
     subs = Subscription.objects.filter(company=company, status=SubscriptionStatus.ACTIVE)
     if sales_rep:
@@ -282,7 +324,7 @@ def dashboard_figures(company: Company, *, today: date, sales_rep: User | None =
         invoiced_this_month=invoiced[-1],
         collected_this_month=collected[-1],
         ageing=ageing,
-        dso=kpis.dso(ageing.outstanding, window),
+        dso=kpis.dso(ageing.outstanding, documents.invoiced_since),
         drafts=counts["all"] or 0,
         drafts_to_confirm=counts["to_confirm"] or 0,
         failed_deliveries=OutboxMessage.objects.filter(
@@ -294,36 +336,3 @@ def dashboard_figures(company: Company, *, today: date, sales_rep: User | None =
         invoiced_per_month=invoiced,
         collected_per_month=collected,
     )
-
-
-def cash_expected(
-    company: Company, *, today: date, months: int = 6, sales_rep: User | None = None
-) -> list[Decimal]:
-    """Cash expected per month: open balances at their due dates (overdue ones this month)
-    and the forecast invoices at their due dates (issue day + payment terms)."""
-    balance = ExpressionWrapper(F("total_gross") - F("settled_amount"), output_field=MONEY)
-    open_rows = (
-        _invoices(company, sales_rep)
-        .filter(doc_type=DocType.INVOICE, settlement__in=[Settlement.OPEN, Settlement.PARTIAL])
-        .annotate(month=TruncMonth(Coalesce("due_date", "issue_date")))
-        .values("month")
-        .annotate(s=Sum(balance))
-    )
-    subs = Subscription.objects.filter(company=company)
-    if sales_rep:
-        subs = subs.filter(customer__sales_rep=sales_rep)
-    terms = {
-        pk: own if own is not None else (customer or company.payment_terms_days)
-        for pk, own, customer in subs.values_list(
-            "pk", "payment_terms_days", "customer__payment_terms_days"
-        )
-    }
-    future = [
-        (item.on + timedelta(days=terms[item.subscription_id]), item.gross)
-        for item in forecast(company=company, today=today, months=months)
-        if item.subscription_id in terms
-    ]
-    expected = kpis.cash_expected(
-        ((r["month"], r["s"]) for r in open_rows), future, today=today, months=months
-    )
-    return [_money(v) for v in expected]

@@ -84,7 +84,15 @@ def customer_list(request: WebRequest) -> HttpResponse:
             | Q(siret=compact)
             | Q(city__icontains=query)
         )
-    context = {"query": query, **paginate(request, with_balance(qs.order_by("legal_name", "pk")))}
+    context = {"query": query, **paginate(request, qs.order_by("legal_name", "pk"))}
+    # Balances of the page's rows only (an OFFSET would still compute the skipped ones).
+    rows = list(context["page_obj"])
+    ids = [c.pk for c in rows]
+    page = with_balance(Customer.objects.filter(pk__in=ids))
+    balances = dict(page.values_list("pk", "balance"))  # type: ignore[misc]
+    for row in rows:
+        row.balance = balances[row.pk]  # type: ignore[attr-defined]
+    context["rows"] = rows
     template = (
         "web/customers/rows.html"
         if request.headers.get("HX-Request")

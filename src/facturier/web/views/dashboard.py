@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from facturier.billing import clock, kpis
+from facturier.billing import cash_projection, clock, kpis
 from facturier.core.kpis import month_starts
 from facturier.core.money import format_date
 from facturier.web.access import Can, WebRequest, requires, sees_own_customers_only
@@ -90,7 +90,9 @@ def dashboard_cash(request: WebRequest) -> HttpResponse:
     key = f"web:cash:{company.pk}:{rep.pk if rep else 0}:{today.isoformat()}:{CASH_MONTHS}"
     values = cache.get(key)
     if values is None:
-        values = kpis.cash_expected(company, today=today, months=CASH_MONTHS, sales_rep=rep)
+        values = cash_projection.cash_expected(
+            company, today=today, months=CASH_MONTHS, sales_rep=rep
+        )
         cache.set(key, values, CASH_CACHE_SECONDS)
     labels = [_month_label(m) for m in month_starts(today, ahead=CASH_MONTHS - 1)]
     chart = _chart(labels, company.currency, cash=(_("Cash expected"), values))
