@@ -396,3 +396,13 @@ def test_pages_in_french(owner_client, make_draft):
                 reverse("web:invoice", args=[invoice.pk])):  # fmt: skip
         response = owner_client.get(url, HTTP_ACCEPT_LANGUAGE="fr")
         assert response.status_code == 200 and '<html lang="fr">' in response.content.decode()
+
+
+def test_one_customer_from_their_page(owner_client, make_draft, company, customer):
+    mine = _issued(make_draft)
+    theirs = _issued(make_draft, customer=other_customer(company))
+    response = owner_client.get(reverse("web:invoices"), {"customer": customer.pk})
+    assert [i.pk for i in response.context["page_obj"]] == [mine.pk]
+    page = response.content.decode()
+    assert "Boulangerie Martin" in page and theirs.number not in page
+    assert 'name="customer"' in page  # kept when the other filters change

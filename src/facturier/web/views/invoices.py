@@ -148,8 +148,13 @@ def invoice_list(request: WebRequest) -> HttpResponse:
     params = request.GET.copy()
     params.pop("page", None)
     encoded = params.urlencode()
+    customer_id = filters.cleaned_data.get("customer") if filters.is_valid() else None
+    customer = visible_customers(request).filter(pk=customer_id).first() if customer_id else None
+    params.pop("customer", None)
     context = {
         "filters": filters,
+        "customer": customer,
+        "without_customer": params.urlencode(),
         "page_obj": page,
         "query_without_page": f"{encoded}&" if encoded else "",
         "query": encoded,
