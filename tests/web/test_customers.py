@@ -209,3 +209,10 @@ def test_another_company_customer_is_not_found(owner_client: Client, company: Co
     assert owner_client.get(f"/customers/{stranger.pk}/").status_code == 404
     assert owner_client.get(f"/customers/{stranger.pk}/edit/").status_code == 404
     assert b"Stranger" not in owner_client.get("/customers/").content
+
+
+def test_one_message_per_refused_identifier(owner_client: Client, company: Company) -> None:
+    response = owner_client.post("/customers/new/", {**FORM, "siren": "123"})
+    block = response.content.decode().split('id="id_siren"')[1].split('<div class="field')[0]
+    assert block.count("<li>") == 1
+    assert "Wrong length" in block

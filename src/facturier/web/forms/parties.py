@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.models import User
 from django.core import validators
+from django.core.exceptions import ValidationError
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -52,6 +53,17 @@ class IdentifierFieldsMixin(forms.BaseForm):
             ]
             field.widget.attrs.pop("maxlength", None)
             field.widget.attrs["maxlength"] = "50"
+
+    def add_error(self, field: str | None, error: Any) -> None:
+        # The model's own checks run on what is left after a refused identifier and would
+        # add "needs its SIREN" under "wrong check digits": one message per field is clearer.
+        if field is None and isinstance(error, ValidationError) and hasattr(error, "error_dict"):
+            done = set(self.errors) & IDENTIFIERS.keys()
+            kept = {name: errs for name, errs in error.error_dict.items() if name not in done}
+            if not kept:
+                return
+            error = ValidationError(kept)
+        super().add_error(field, error)
 
     def clean(self) -> dict[str, Any] | None:
         # Runs before a ModelForm's model validation, which then sees the compact values.
