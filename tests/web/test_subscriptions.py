@@ -175,6 +175,12 @@ def test_live_preview_lists_six_invoices(owner_client, customer):
     assert not Subscription.objects.exists()
 
 
+def test_preview_needs_no_name(owner_client, customer):
+    data = _form(customer, name="")
+    response = owner_client.post(reverse("web:subscription_preview"), data)
+    assert len(response.context["items"]) == 6 and not response.context["problems"]
+
+
 def test_preview_says_what_is_missing(owner_client, customer):
     data = {**_form(customer, end_kind="count"), "customer": ""}
     page = owner_client.post(reverse("web:subscription_preview"), data).content.decode()

@@ -150,9 +150,9 @@ def subscription_create_view(request: WebRequest) -> HttpResponse:
     if request.method != "POST":
         form, formset = _forms(request)
         return render(request, "web/subscriptions/form.html", {"form": form, "lines": formset})
-    form, formset = _forms(request, request.POST)
     if "add_line" in request.POST:
         return _with_one_more_line(request)
+    form, formset = _forms(request, request.POST)
     if form.is_valid() and formset.is_valid():
         lines = formset.filled()
         data = [line.line_data() for line in lines]
@@ -193,6 +193,7 @@ def _with_one_more_line(request: WebRequest) -> HttpResponse:
 def subscription_preview_view(request: WebRequest) -> HttpResponse:
     """The live preview (htmx): the first six invoices of the form as it stands."""
     form, formset = _forms(request, request.POST)
+    form.fields["name"].required = False  # the name changes no date nor amount
     context: dict[str, Any] = {"currency": request.company.currency}
     if form.is_valid() and formset.is_valid():
         lines = formset.filled()
@@ -213,8 +214,6 @@ def _problems(form: SubscriptionForm, formset: Any) -> list[str]:
     """What keeps the preview from showing, in words (the form shows them by field on save)."""
     out = []
     for name, errors in form.errors.items():
-        if name == "name":
-            continue  # the name does not change the dates or amounts
         label = form.fields[name].label if name in form.fields else ""
         out += [f"{label}: {e}" if label else str(e) for e in errors]
     for i, line_errors in enumerate(formset.errors, start=1):
