@@ -406,3 +406,12 @@ def test_one_customer_from_their_page(owner_client, make_draft, company, custome
     page = response.content.decode()
     assert "Boulangerie Martin" in page and theirs.number not in page
     assert 'name="customer"' in page  # kept when the other filters change
+
+
+def test_credit_refused_for_a_draft_or_a_credit_note(owner_client, make_draft):
+    draft = make_draft()
+    url = reverse("web:invoice_credit", args=[draft.pk])
+    response = owner_client.post(url, {"scope": "full", "kind": "services"}, follow=True)
+    assert response.status_code == 200
+    assert "only an issued invoice can be credited" in response.content.decode()
+    assert not Invoice.objects.filter(doc_type="credit_note").exists()

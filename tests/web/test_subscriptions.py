@@ -246,8 +246,24 @@ def test_refused_pause_shows_the_reason(owner_client, customer, company):
     url = reverse("web:subscription_pause", args=[sub.pk])
     response = owner_client.post(url, {"start": "2026-11-01"})
     assert response.status_code == 200
+    assert 'id="id_start_error"' in response.content.decode()
     assert "already billed" in response.content.decode()
     assert not SubscriptionPause.objects.exists()
+
+
+def test_refused_by_the_state_shows_a_message(owner_client, customer):
+    sub = _sub(customer)
+    owner_client.post(reverse("web:subscription_cancel", args=[sub.pk]), {"when": "now"})
+    sub.refresh_from_db()
+    assert sub.status == "cancelled"
+    url = reverse("web:subscription_pause", args=[sub.pk])
+    response = owner_client.post(url, {"start": "2027-01-01"}, follow=True)
+    assert response.status_code == 200
+    assert "cancelled subscription cannot be paused" in response.content.decode()
+    assert not SubscriptionPause.objects.exists()
+    url = reverse("web:subscription_resume", args=[sub.pk])
+    response = owner_client.post(url, {"on": "2027-01-01"}, follow=True)
+    assert "not paused" in response.content.decode()
 
 
 def test_history_lists_the_invoices_issued(owner_client, customer, company):

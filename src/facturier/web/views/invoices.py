@@ -390,6 +390,10 @@ def invoice_credit_view(request: WebRequest, pk: int) -> HttpResponse:
             partial = form.cleaned_data["scope"] == "partial"
             if partial and (exc.field is None or exc.field.startswith("lines[")):
                 exc.field = "amount"  # e.g. more than what remains to credit
+            if exc.field is not None and exc.field not in form.fields:
+                # Refused by the invoice's state (a draft, a credit note): a message.
+                messages.error(request, exc.message)
+                return redirect("web:invoice", pk=invoice.pk)
             add_service_error(form, exc)
         else:
             messages.success(request, _("Credit note %(n)s issued.") % {"n": note.number})

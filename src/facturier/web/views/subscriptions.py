@@ -254,12 +254,16 @@ def subscription_detail(request: WebRequest, pk: int) -> HttpResponse:
 def _action(
     request: WebRequest, pk: int, form: Any, name: str, run: Any, done: str
 ) -> HttpResponse:
-    """Validate an action's form, call its service; errors go next to their field."""
+    """Validate an action's form, call its service; an error about a field goes next to it,
+    a refusal of the state (e.g. pausing a cancelled subscription) is a message."""
     sub = get_visible(_visible(request).select_related("customer", "sales_rep"), pk=pk)
     if form.is_valid():
         try:
             run(sub, form.cleaned_data)
         except ServiceError as exc:
+            if exc.field not in form.fields:
+                messages.error(request, exc.message)
+                return redirect("web:subscription", pk=pk)
             add_service_error(form, exc)
         else:
             messages.success(request, done)
