@@ -6,6 +6,7 @@ import json
 import re
 from datetime import datetime
 from decimal import Decimal
+from html import unescape
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -84,7 +85,11 @@ def test_cash_chart_fragment(owner_client: Client, customer: Customer) -> None:
     )
     response = owner_client.get("/dashboard/cash/", HTTP_HX_REQUEST="true")
     assert response.status_code == 200
-    chart = _chart(response.content.decode(), "cash-data")
+    html = response.content.decode()
+    assert "<script" not in html  # htmx would drop it
+    found = re.search(r'data-spec="([^"]*)"', html)
+    assert found
+    chart = json.loads(unescape(found.group(1)))
     values = [Decimal(v) for v in chart["datasets"][0]["data"]]
     assert len(values) == 6
     # Monthly invoices of 120 incl. VAT from 15 December, each due 30 days later.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core.cache import cache
@@ -99,5 +100,6 @@ def dashboard_cash(request: WebRequest) -> HttpResponse:
     return render(
         request,
         "web/dashboard_cash.html",
-        {"cash_chart": chart, "cash": list(zip(labels, values, strict=True))},
+        # In an attribute (escaped by the template): htmx drops <script> elements it swaps in.
+        {"cash_spec": json.dumps(chart), "cash": list(zip(labels, values, strict=True))},
     )

@@ -20,15 +20,17 @@ function facturierConfirm() {
   });
 }
 
-/* A chart: <canvas data-chart="bar|line" data-source="id-of-json-script">. The JSON holds
-   {labels: [...], datasets: [{label, data, ...}], money: "EUR"|null, locale: "fr"|"en"}. */
+/* A chart: <canvas data-chart="bar|line" data-source="id-of-json-script">, or with the JSON in
+   data-spec="…" (for htmx fragments: htmx drops <script> elements, even JSON ones). The JSON
+   holds {labels: [...], datasets: [{label, data, ...}], money: "EUR"|null, locale: "fr"|"en"}. */
 function facturierCharts(root) {
   if (typeof Chart === "undefined") return;
   root.querySelectorAll("canvas[data-chart]").forEach((canvas) => {
     if (canvas.dataset.ready) return;
-    const source = document.getElementById(canvas.dataset.source);
-    if (!source) return;
-    const spec = JSON.parse(source.textContent);
+    const source = canvas.dataset.source && document.getElementById(canvas.dataset.source);
+    const text = canvas.dataset.spec || (source && source.textContent);
+    if (!text) return;
+    const spec = JSON.parse(text);
     const locale = spec.locale === "en" ? "en-GB" : "fr-FR";
     const money = spec.money
       ? new Intl.NumberFormat(locale, { style: "currency", currency: spec.money, maximumFractionDigits: 0 })
