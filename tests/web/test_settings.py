@@ -288,3 +288,8 @@ def test_accountant_cannot_add_users(accountant_client: Client) -> None:
     }
     assert accountant_client.post("/settings/users/", data).status_code == 403
     assert not User.objects.filter(username="mole").exists()
+
+
+def test_every_company_field_is_shown_once() -> None:
+    grouped = [name for _, names in CompanyForm.groups for name in names]
+    assert sorted(grouped) == sorted(CompanyForm.Meta.fields)

@@ -19,6 +19,8 @@ LOGO_FORMATS = {"PNG": "png", "JPEG": "jpg"}
 
 
 class ServiceFieldsMixin(forms.BaseForm):
+    groups: list[tuple[Any, list[str]]] = []  # none: the fields in order, without fieldsets
+
     def service_fields(self) -> dict[str, Any]:
         return {name: self.cleaned_data[name] for name in self.fields}
 
@@ -39,6 +41,17 @@ class CompanyForm(ServiceFieldsMixin, IdentifierFieldsMixin, forms.ModelForm):  
             "accounting_email": _("Receives a hidden copy of every invoice sent."),
             "billing_hour": _("Local hour from which the day's invoices are issued."),
         }
+
+    # How the page groups the fields (legend, field names).
+    groups = [
+        (_("Identity"), ["legal_name", "trade_name", "legal_form", "share_capital",
+                         "capital_variable", "siren", "siret", "rcs_city"]),
+        (_("Address"), ["address_line1", "address_line2", "postcode", "city", "country"]),
+        (_("VAT"), ["vat_number", "vat_regime", "vat_on_debits"]),
+        (_("Bank"), ["iban", "bic", "sepa_creditor_id"]),
+        (_("Contact"), ["email", "phone", "accounting_email"]),
+        (_("Working"), ["sales_see_own_customers_only", "billing_hour"]),
+    ]  # fmt: skip
 
     def clean_country(self) -> str:
         return str(self.cleaned_data["country"]).strip().upper()

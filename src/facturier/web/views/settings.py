@@ -64,7 +64,8 @@ def _company_form_view(
         else:
             messages.success(request, _("Settings saved."))
             return redirect(f"web:{tab}")
-    return _page(request, "company.html", tab, form=form, title=title)
+    groups = [(legend, [form[name] for name in names]) for legend, names in form_class.groups]
+    return _page(request, "company.html", tab, form=form, title=title, groups=groups)
 
 
 @requires(Can.MANAGE_SETTINGS)
