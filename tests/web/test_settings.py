@@ -293,3 +293,51 @@ def test_accountant_cannot_add_users(accountant_client: Client) -> None:
 def test_every_company_field_is_shown_once() -> None:
     grouped = [name for _, names in CompanyForm.groups for name in names]
     assert sorted(grouped) == sorted(CompanyForm.Meta.fields)
+
+
+def _state(company: Company) -> Any:
+    company.refresh_from_db()
+    return (
+        model_to_dict(company),
+        list(NumberingSeries.objects.filter(company=company).values_list("pattern", flat=True)),
+        list(ReminderLevel.objects.filter(company=company).values_list("name", "days")),
+        list(EmailTemplate.objects.filter(company=company).values_list("subject", flat=True)),
+        list(User.objects.values_list("username", flat=True)),
+    )
+
+
+@pytest.mark.parametrize("role_client", ["accountant", "sales", "readonly"], indirect=True)
+def test_every_refused_settings_post_changes_nothing(role_client: Client, company: Company) -> None:
+    EmailTemplate.objects.create(
+        company=company, kind="invoice", language="fr", subject="Mine", body="B"
+    )
+    reminder_policy(company)
+    series = NumberingSeries.objects.get(company=company, doc_type="invoice")
+    before = _state(company)
+    posts = {
+        "/settings/terms/": {
+            "payment_terms_days": "10",
+            "late_penalty_rate": "12",
+            "early_payment_discount": "x",
+        },
+        "/settings/branding/": {
+            "accent_colour": "#000000",
+            "invoice_layout": "modern",
+            "invoice_footer": "x",
+        },
+        "/settings/numbering/": {"series": series.pk, f"s{series.pk}-pattern": "X{YYYY}-{SEQ:05}"},
+        "/settings/reminders/": _levels_post([{"name": "X", "days": "3", "enabled": True}]),
+        "/settings/emails/invoice/fr/": {"subject": "Hacked {number}", "body": "x"},
+        "/settings/emails/invoice/fr/reset/": {},
+        "/settings/users/": {
+            "username": "mole",
+            "role": "owner",
+            "password1": "Sup3r-long-secret",
+            "password2": "Sup3r-long-secret",
+        },
+    }
+    for url, data in posts.items():
+        response = role_client.post(url, data)
+        assert response.status_code == 403, url
+        assert b"Nothing was changed" in response.content
+    assert _state(company) == before
