@@ -106,8 +106,10 @@ def test_list_totals_filters_and_french_display(owner_client, make_draft, custom
     assert a.number in page and b.number not in page
     december = owner_client.get(url, {"start": "2026-12-01"})
     assert december.context["totals"]["count"] == 0
-    wrong = owner_client.get(url, {"start": "not a date"})  # ignored, not a server error
-    assert wrong.status_code == 200
+    wrong = owner_client.get(url, {"start": "not a date", "status": "draft"})
+    assert wrong.status_code == 200  # the wrong date is shown and left out, the rest applies
+    assert wrong.context["totals"]["count"] == 1
+    assert 'id="id_start_error"' in wrong.content.decode()
 
 
 def test_overdue_and_disputed_filters(owner_client, make_draft, company):

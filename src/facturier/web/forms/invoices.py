@@ -51,8 +51,8 @@ class InvoiceFilterForm(forms.Form):
 
     def filter(self, qs: QuerySet[Invoice], *, today: date) -> QuerySet[Invoice]:
         """`qs` narrowed by the valid filters."""
-        if not self.is_valid():
-            return qs
+        # A wrong value (shown next to its field) is left out; the other filters apply.
+        self.is_valid()
         data = self.cleaned_data
         for name in ("status", "settlement", "doc_type"):
             if data.get(name):

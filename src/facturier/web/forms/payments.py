@@ -35,8 +35,8 @@ class PaymentFilterForm(forms.Form):
     customer = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def filter(self, qs: QuerySet[Payment]) -> QuerySet[Payment]:
-        if not self.is_valid():
-            return qs
+        # A wrong value (shown next to its field) is left out; the other filters apply.
+        self.is_valid()
         data = self.cleaned_data
         if data.get("method"):
             qs = qs.filter(method=data["method"])
