@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,7 @@ from facturier.billing.services import (
     payment_record,
 )
 from facturier.billing.services.parties import company_update
+from facturier.billing.services.subscriptions import SubscriptionLineData, subscription_create
 from facturier.core.money import format_amount
 from tests.conftest import COMPANY_FIELDS
 
@@ -93,6 +95,16 @@ def test_detail_lists_invoices_subscriptions_payments(
     assert invoice.number is not None
     assert invoice.number.encode() in response.content
     assert b"compta@boulangerie.example" in response.content
+
+
+def test_detail_names_the_frequency(owner_client: Client, customer: Customer) -> None:
+    subscription_create(
+        customer=customer, name="Hébergement", frequency_unit="month", interval=3,
+        anchor=date(2026, 12, 1), actor="t",
+        lines=[SubscriptionLineData(description="H", unit_price=Decimal("30"))],
+    )  # fmt: skip
+    html = owner_client.get(f"/customers/{customer.pk}/").content.decode()
+    assert "Hébergement" in html and "Quarterly" in html
 
 
 def test_create_customer_normalises_identifiers(owner_client: Client, company: Company) -> None:

@@ -41,6 +41,7 @@ from facturier.web.access import Can, WebRequest, get_visible, requires, visible
 from facturier.web.forms.common import add_service_error
 from facturier.web.forms.parties import CustomerForm
 from facturier.web.paging import paginate
+from facturier.web.views.subscriptions import frequency_label
 
 MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=20, decimal_places=2)
 RECENT = 20  # rows of each kind on the detail page; the full lists are in their sections
@@ -110,7 +111,10 @@ def customer_detail(request: WebRequest, pk: int) -> HttpResponse:
         "balance": customer_balance(customer),
         "credit": customer_credit(customer),
         "invoices": invoices,
-        "subscriptions": Subscription.objects.filter(customer=customer).order_by("-pk")[:RECENT],
+        "subscriptions": [
+            (sub, frequency_label(sub))
+            for sub in Subscription.objects.filter(customer=customer).order_by("-pk")[:RECENT]
+        ],
         "payments": Payment.objects.filter(customer=customer).order_by("-received_on", "-pk")[
             :RECENT
         ],
