@@ -118,6 +118,7 @@ def subscription_preview(
         schedule = schedule_of(sub)
     except (ValueError, TypeError) as exc:
         raise InvalidInput(str(exc), field=schedule_error_field(str(exc))) from exc
+    # The service's own line check (unsaved rows): the preview refuses what creation refuses.
     sources = _lines(sub, lines)
     # Quantities, prices and discounts checked once, each error naming its line.
     build_lines(sub.company, [_line_data(line, line) for line in sources])
