@@ -228,3 +228,15 @@ def test_one_message_per_refused_identifier(owner_client: Client, company: Compa
     block = response.content.decode().split('id="id_siren"')[1].split('<div class="field')[0]
     assert block.count("<li>") == 1
     assert "Wrong length" in block
+
+
+def test_restricted_sales_stays_in_charge_of_what_they_create(
+    sales_client: Client, sales: User, owner: User, company: Company
+) -> None:
+    company_update(company, actor="test", sales_see_own_customers_only=True)
+    refused = sales_client.post("/customers/new/", {**FORM, "sales_rep": owner.pk})
+    assert refused.status_code == 200
+    assert 'class="errors"' in refused.content.decode().split('id="id_sales_rep"')[1]
+    assert not Customer.objects.filter(legal_name="Garage Petit").exists()
+    assert sales_client.post("/customers/new/", {**FORM, "sales_rep": sales.pk}).status_code == 302
+    assert Customer.objects.get(legal_name="Garage Petit").sales_rep == sales

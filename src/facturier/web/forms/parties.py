@@ -132,12 +132,20 @@ class CustomerForm(IdentifierFieldsMixin, forms.ModelForm):  # type: ignore[type
             "country": _("Two-letter code, such as FR, BE, DE."),
         }
 
-    def __init__(self, *args: Any, company: Company, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, company: Company, only_rep: User | None = None, **kwargs: Any
+    ) -> None:
+        """`only_rep`: the one sales rep allowed (a sales user who only sees their customers
+        must stay in charge of the customers they create or edit)."""
         super().__init__(*args, **kwargs)
         self.fields["code"].required = False
         reps = User.objects.filter(membership__company=company, is_active=True)
         sales_rep = self.fields["sales_rep"]
         assert isinstance(sales_rep, forms.ModelChoiceField)
+        if only_rep is not None:
+            reps = reps.filter(pk=only_rep.pk)
+            sales_rep.required = True
+            sales_rep.empty_label = None
         sales_rep.queryset = reps.order_by("username")
 
     def clean_country(self) -> str:

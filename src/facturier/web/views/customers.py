@@ -37,7 +37,14 @@ from facturier.billing.models import (
 from facturier.billing.selectors import customer_balance, customer_credit
 from facturier.billing.services import customer_create, customer_update
 from facturier.billing.services.errors import ServiceError
-from facturier.web.access import Can, WebRequest, get_visible, requires, visible_customers
+from facturier.web.access import (
+    Can,
+    WebRequest,
+    get_visible,
+    requires,
+    sees_own_customers_only,
+    visible_customers,
+)
 from facturier.web.forms.common import add_service_error
 from facturier.web.forms.parties import CustomerForm
 from facturier.web.paging import paginate
@@ -131,6 +138,7 @@ def customer_new(request: WebRequest) -> HttpResponse:
     form = CustomerForm(
         request.POST or None,
         company=request.company,
+        only_rep=request.user if sees_own_customers_only(request) else None,
         instance=Customer(company=request.company),
         initial={"sales_rep": request.user.pk, "country": "FR"},
     )
@@ -150,7 +158,10 @@ def customer_edit(request: WebRequest, pk: int) -> HttpResponse:
     customer = get_visible(visible_customers(request), pk=pk)
     # The form works on its own copy: an invalid input must not rename the page's customer.
     form = CustomerForm(
-        request.POST or None, company=request.company, instance=Customer.objects.get(pk=pk)
+        request.POST or None,
+        company=request.company,
+        only_rep=request.user if sees_own_customers_only(request) else None,
+        instance=Customer.objects.get(pk=pk),
     )
     if request.method == "POST" and form.is_valid():
         fields = form.service_fields()
