@@ -331,14 +331,18 @@ def measure(pages: list[dict[str, Any]], requests: int, warmup: int) -> dict[str
     from django.test.utils import CaptureQueriesContext
 
     ids = _ids()
-    client = Client()
+    # A page that fails is reported (its status, no figures) and the others still measured.
+    client = Client(raise_request_exception=False)
     client.force_login(User.objects.get(username=USERNAME))
     out: list[dict[str, Any]] = []
     for page in pages:
         url = _url(page, ids)
         t0 = time.perf_counter()
-        client.get(url)  # the first request: cold caches (e.g. the dashboard's cash forecast)
+        first = client.get(url)  # the first request: cold caches (e.g. the cash forecast)
         first_ms = (time.perf_counter() - t0) * 1000
+        if first.status_code != 200:
+            out.append({"name": page["name"], "url": url, "status": first.status_code})
+            continue
         # A page that takes seconds is measured a few times only (the bench must end).
         repeat = requests if first_ms < SLOW_MS else 3
         for _ in range(warmup - 1 if repeat == requests else 0):

@@ -165,7 +165,13 @@ def markdown(results: list[dict[str, Any]], info: dict[str, Any], argv: list[str
     ]
     for result in results:
         for page in result["pages"]:
-            ok = "yes" if page["status"] == 200 and page["p95_ms"] < TARGET_P95_MS else "**no**"
+            if page["status"] != 200:
+                lines.append(
+                    f"| {result['backend']} | {page['name']} | `{page['url']}` | "
+                    f"**{page['status']}** | | | | | | | **no** (the page failed) |"
+                )
+                continue
+            ok = "yes" if page["p95_ms"] < TARGET_P95_MS else "**no**"
             lines.append(
                 f"| {result['backend']} | {page['name']} | `{page['url']}` | {page['status']} | "
                 f"{page['queries']} | {page['first_ms']:.0f} | {page['requests']} | "
@@ -215,9 +221,13 @@ def main(argv: list[str]) -> int:
             continue
         results.append(result)
         for page in result["pages"]:
-            print(f"  {page['name']:<24} {page['status']} {page['queries']:>3} queries  "
-                  f"p50 {page['p50_ms']:7.1f} ms  p95 {page['p95_ms']:7.1f} ms")  # fmt: skip
             failed |= page["status"] != 200
+            if page["status"] != 200:
+                print(f"  {page['name']:<34} FAILED: HTTP {page['status']}")
+                continue
+            print(f"  {page['name']:<34} {page['queries']:>3} queries  first "
+                  f"{page['first_ms']:8.0f} ms  p50 {page['p50_ms']:7.1f} ms  "
+                  f"p95 {page['p95_ms']:7.1f} ms")  # fmt: skip
     br.RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     raw = br.RESULTS_DIR / f"pages-{datetime.now():%Y%m%d-%H%M%S}.json"
     raw.write_text(json.dumps({"machine": info, "results": results}, indent=2, default=str))
