@@ -240,3 +240,12 @@ def test_restricted_sales_stays_in_charge_of_what_they_create(
     assert not Customer.objects.filter(legal_name="Garage Petit").exists()
     assert sales_client.post("/customers/new/", {**FORM, "sales_rep": sales.pk}).status_code == 302
     assert Customer.objects.get(legal_name="Garage Petit").sales_rep == sales
+
+
+def test_filter_my_customers(sales_client: Client, sales: User, company: Company) -> None:
+    _customer(company, "Mine", rep=sales)
+    _customer(company, "Other")
+    everyone = sales_client.get("/customers/").content
+    assert b"Mine" in everyone and b"Other" in everyone
+    mine = sales_client.get("/customers/", {"mine": "1"}).content
+    assert b"Mine" in mine and b"Other" not in mine

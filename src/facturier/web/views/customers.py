@@ -83,6 +83,9 @@ def with_balance(qs: QuerySet[Customer]) -> QuerySet[Customer]:
 def customer_list(request: WebRequest) -> HttpResponse:
     qs = visible_customers(request).select_related("sales_rep")
     query = request.GET.get("q", "").strip()
+    mine = request.GET.get("mine") == "1"
+    if mine:
+        qs = qs.filter(sales_rep=request.user)
     if query:
         compact = query.replace(" ", "")
         qs = qs.filter(
@@ -92,7 +95,7 @@ def customer_list(request: WebRequest) -> HttpResponse:
             | Q(siret=compact)
             | Q(city__icontains=query)
         )
-    context = {"query": query, **paginate(request, qs.order_by("legal_name", "pk"))}
+    context = {"query": query, "mine": mine, **paginate(request, qs.order_by("legal_name", "pk"))}
     # Balances of the page's rows only (an OFFSET would still compute the skipped ones).
     rows = list(context["page_obj"])
     ids = [c.pk for c in rows]
