@@ -125,6 +125,7 @@ def _levels_initial(request: WebRequest) -> list[dict[str, Any]]:
 def reminder_settings(request: WebRequest) -> HttpResponse:
     initial = _levels_initial(request)
     formset = LevelFormSet(request.POST or None, initial=initial, prefix="levels")
+    refused = ""
     if request.method == "POST" and formset.is_valid():
         kept = [
             f.cleaned_data
@@ -144,11 +145,11 @@ def reminder_settings(request: WebRequest) -> HttpResponse:
         try:
             reminder_policy_set(request.company, levels, by=request.user.username)
         except ServiceError as exc:
-            formset._non_form_errors = formset.error_class([exc.message])  # type: ignore[attr-defined]
+            refused = exc.message  # about the policy as a whole: shown above the levels
         else:
             messages.success(request, _("Reminder policy saved."))
             return redirect("web:settings_reminders")
-    return _page(request, "reminders.html", "settings_reminders", formset=formset)
+    return _page(request, "reminders.html", "settings_reminders", formset=formset, refused=refused)
 
 
 def _template_kinds(request: WebRequest) -> list[tuple[str, str]]:
