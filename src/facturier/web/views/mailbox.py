@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import path
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from facturier.billing.models import MailboxMessage
@@ -94,8 +95,8 @@ def mailbox_attachment(request: WebRequest, pk: int, index: int) -> HttpResponse
     response = HttpResponse(
         payload if isinstance(payload, bytes) else b"", content_type=part.get_content_type()
     )
-    filename = (part.get_filename() or f"part-{index}").replace('"', "")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    filename = part.get_filename() or f"part-{index}"
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 
 
