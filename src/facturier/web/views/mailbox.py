@@ -96,7 +96,7 @@ def mailbox_attachment(request: WebRequest, pk: int, index: int) -> HttpResponse
         payload if isinstance(payload, bytes) else b"", content_type=part.get_content_type()
     )
     filename = part.get_filename() or f"part-{index}"
-    response["Content-Disposition"] = content_disposition_header(True, filename)
+    response["Content-Disposition"] = content_disposition_header(True, filename) or "attachment"
     return response
 
 
