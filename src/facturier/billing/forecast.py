@@ -26,23 +26,29 @@ def forecast(*, company: Company, today: date, months: int = 6) -> list[Forecast
     """
     horizon = add_months_first(today, months + 1) - timedelta(days=1)
     items: list[ForecastItem] = []
-    subs = (
+    subs = list(
         Subscription.objects.filter(
             company=company, status__in=[SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED]
         )
         .select_related("customer", "company")
-        .prefetch_related("lines__changes", "lines__product", "pauses")
+        .prefetch_related("lines__changes", "lines__product", "pauses", "billed_periods")
         .order_by("pk")
     )
+    # A handful of queries whatever the number of subscriptions (not a few per subscription).
+    rl.freeze_related(subs)
+    daily = _daily_usage(company, today)
     for sub in subs:
-        items += _subscription_forecast(sub, today, horizon)
+        items += _subscription_forecast(sub, today, horizon, daily)
     return sorted(items, key=lambda i: (i.on, i.subscription_id))
 
 
-def _daily_usage(sub: Subscription, today: date) -> dict[int, Decimal]:
+def _daily_usage(company: Company, today: date) -> dict[int, Decimal]:
+    """Average daily usage of each metered line over the last 90 days, by line id."""
     rows = (
         UsageRecord.objects.filter(
-            line__subscription=sub, occurred_on__gt=today - USAGE_WINDOW, occurred_on__lte=today
+            line__subscription__company=company,
+            occurred_on__gt=today - USAGE_WINDOW,
+            occurred_on__lte=today,
         )
         .values("line_id")
         .annotate(total=Sum("quantity"))
@@ -50,14 +56,16 @@ def _daily_usage(sub: Subscription, today: date) -> dict[int, Decimal]:
     return {r["line_id"]: r["total"] / USAGE_WINDOW.days for r in rows}
 
 
-def _subscription_forecast(sub: Subscription, today: date, horizon: date) -> list[ForecastItem]:
+def _subscription_forecast(
+    sub: Subscription, today: date, horizon: date, all_daily: dict[int, Decimal]
+) -> list[ForecastItem]:
     schedule = schedule_of(sub)
-    handled = set(sub.billed_periods.values_list("start", flat=True))
+    handled = {p.start for p in rl.billed_of(sub)}
     plan = plan_billing(
         schedule, today=horizon, invoiced_starts=handled, pauses=pauses_of(sub),
         cancelled_from=sub.cancelled_from,
     )  # fmt: skip
-    daily = _daily_usage(sub, today)
+    daily = {line.pk: all_daily[line.pk] for line in rl.lines_of(sub) if line.pk in all_daily}
     billed = rl.billed_periods(sub)
     consumed: set[int] = set()  # changes already shown on an earlier forecast invoice
     out: list[ForecastItem] = []
@@ -85,7 +93,9 @@ def _subscription_forecast(sub: Subscription, today: date, horizon: date) -> lis
                 vat=totals.vat,
                 period_start=planned.period.start,
                 period_end=planned.period.end,
-                estimated=bool(metered and any(line.mode == "metered" for line in sub.lines.all())),
+                estimated=bool(
+                    metered and any(line.mode == "metered" for line in rl.lines_of(sub))
+                ),
             )
         )
     return out
