@@ -76,7 +76,7 @@ def test_company_wording_saved_checked_and_reset(company) -> None:
             subject="Votre facture {number}", body="Montant : {montant}",
         )  # fmt: skip
     assert EmailTemplate.objects.get().body == "Bonjour {customer}, voici {number}.\n"  # kept
-    with pytest.raises(InvalidInput, match="unknown language"):
+    with pytest.raises(InvalidInput, match="langue inconnue"):
         email_template_save(
             company, kind="invoice", language="de", actor="t", subject="x", body="y"
         )
@@ -91,7 +91,7 @@ def test_cli_templates(company, tmp_path) -> None:
     assert listed.exit_code == 0, listed.output
     assert "reminder.formal: Formal notice" in listed.output and "{late_charges}" in listed.output
     shown = runner.invoke(cli, ["mail", "template", "invoice", "en"])
-    assert "built-in wording" in shown.output and "Subject: Invoice {number}" in shown.output
+    assert "texte par défaut" in shown.output and "Subject: Invoice {number}" in shown.output
 
     body = tmp_path / "body.txt"
     body.write_text("Hello {customer}, total {montant}.", encoding="utf-8")
