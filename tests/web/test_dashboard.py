@@ -58,7 +58,8 @@ def test_every_role_sees_the_dashboard(role_client: Client, customer: Customer) 
     assert "598,80\u00a0€" in html  # ARR
     mrr = _chart(html, "mrr-data")
     assert len(mrr["labels"]) == 12 and mrr["datasets"][0]["data"][-1] == "49.90"
-    flow = _chart(html, "flow-data")
+    english = role_client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    flow = _chart(english, "flow-data")
     assert [d["label"] for d in flow["datasets"]] == ["Invoiced (incl. VAT)", "Collected"]
     # Charts are drawn by our own script: no inline script in the page.
     assert "<script>" not in html
@@ -69,9 +70,11 @@ def test_dashboard_counts_drafts_and_shows_receivables(
 ) -> None:
     make_draft()
     invoice_issue(make_draft(), actor="t")  # 100 + 20 % VAT, due in 30 days
-    html = owner_client.get("/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
-    assert "1 draft invoice in all" in html
-    assert "120,00\u00a0€" in html
+    assert (
+        "1 draft invoice in all"
+        in owner_client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    )
+    assert "120,00\u00a0€" in owner_client.get("/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
 
 
 def test_cash_chart_fragment(owner_client: Client, customer: Customer) -> None:
@@ -112,10 +115,26 @@ def test_restricted_sales_sees_own_figures(
     _monthly(customer, "1000")
     _monthly(mine, "10")
     company_update(company, actor="t", sales_see_own_customers_only=True)
-    html = sales_client.get("/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    html = sales_client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "your customers only" in html
     assert _chart(html, "mrr-data")["datasets"][0]["data"][-1] == "10.00"
 
 
 def test_anonymous_cannot_read_the_cash_fragment() -> None:
     assert Client().get("/dashboard/cash/").status_code == 302
+
+
+def test_figures_follow_an_audited_write_and_drafts_stay_fresh(
+    owner_client: Client, customer: Customer, make_draft: Any
+) -> None:
+    _monthly(customer, "49.90")
+    first = owner_client.get("/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "49,90\u00a0€" in first
+    make_draft()  # not audited: the cached sums stay, the draft count is read fresh
+    assert (
+        "1 draft invoice in all"
+        in owner_client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    )
+    _monthly(customer, "10.00")  # audited: the cached figures are dropped
+    again = owner_client.get("/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "59,90\u00a0€" in again

@@ -35,6 +35,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 
 from facturier.billing.models import (
     BilledPeriod,
+    ChainHead,
     Company,
     DocType,
     Invoice,
@@ -300,13 +301,17 @@ def _money(value: Any) -> Decimal:
     return Decimal(value or 0).quantize(Decimal("0.01"))
 
 
-def dashboard_figures(company: Company, *, today: date, sales_rep: User | None = None) -> Figures:
-    months = kpis.month_starts(today, back=11)
-    monthly = current_mrr(company, today=today, sales_rep=sales_rep)
-    since = today - timedelta(days=kpis.DSO_WINDOW_DAYS - 1)
-    documents = invoice_figures(company, months, today=today, since=since, sales_rep=sales_rep)
-    invoiced, ageing = documents.invoiced_per_month, documents.ageing
-    collected = collected_per_month(company, months, sales_rep=sales_rep)
+@dataclass(frozen=True)
+class Attention:
+    """What waits for someone: cheap counts, always read fresh."""
+
+    drafts: int
+    drafts_to_confirm: int
+    failed_deliveries: int
+    next_billing_date: date | None
+
+
+def attention(company: Company, *, sales_rep: User | None = None) -> Attention:
     drafts = Invoice.objects.filter(company=company, status=InvoiceStatus.DRAFT)
     subs = Subscription.objects.filter(company=company, status=SubscriptionStatus.ACTIVE)
     if sales_rep:
@@ -316,6 +321,24 @@ def dashboard_figures(company: Company, *, today: date, sales_rep: User | None =
         all=Sum(Value(1)), to_confirm=Sum(Value(1), filter=Q(subscription__isnull=False))
     )
     next_date = subs.filter(next_billing_date__isnull=False).order_by("next_billing_date")
+    return Attention(
+        drafts=counts["all"] or 0,
+        drafts_to_confirm=counts["to_confirm"] or 0,
+        failed_deliveries=OutboxMessage.objects.filter(
+            company=company, status=OutboxStatus.FAILED
+        ).count(),
+        next_billing_date=next_date.values_list("next_billing_date", flat=True).first(),
+    )
+
+
+def dashboard_figures(company: Company, *, today: date, sales_rep: User | None = None) -> Figures:
+    months = kpis.month_starts(today, back=11)
+    monthly = current_mrr(company, today=today, sales_rep=sales_rep)
+    since = today - timedelta(days=kpis.DSO_WINDOW_DAYS - 1)
+    documents = invoice_figures(company, months, today=today, since=since, sales_rep=sales_rep)
+    invoiced, ageing = documents.invoiced_per_month, documents.ageing
+    collected = collected_per_month(company, months, sales_rep=sales_rep)
+    waiting = attention(company, sales_rep=sales_rep)
     return Figures(
         today=today,
         currency=company.currency,
@@ -325,14 +348,21 @@ def dashboard_figures(company: Company, *, today: date, sales_rep: User | None =
         collected_this_month=collected[-1],
         ageing=ageing,
         dso=kpis.dso(ageing.outstanding, documents.invoiced_since),
-        drafts=counts["all"] or 0,
-        drafts_to_confirm=counts["to_confirm"] or 0,
-        failed_deliveries=OutboxMessage.objects.filter(
-            company=company, status=OutboxStatus.FAILED
-        ).count(),
-        next_billing_date=next_date.values_list("next_billing_date", flat=True).first(),
+        drafts=waiting.drafts,
+        drafts_to_confirm=waiting.drafts_to_confirm,
+        failed_deliveries=waiting.failed_deliveries,
+        next_billing_date=waiting.next_billing_date,
         months=months,
         mrr_history=mrr_history(company, months, today=today, sales_rep=sales_rep),
         invoiced_per_month=invoiced,
         collected_per_month=collected,
     )
+
+
+def audit_tip(company: Company) -> str:
+    """Changes with every audited write of the company (payments, issued documents,
+    subscription changes...): the tips of its audit and document chains."""
+    tips = ChainHead.objects.filter(company=company).values_list(
+        "last_event_hash", "last_document_hash"
+    )
+    return ":".join(tips.first() or ("", ""))

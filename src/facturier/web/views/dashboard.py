@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from datetime import date
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -12,12 +15,15 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from facturier.billing import cash_projection, clock, kpis
+from facturier.billing.models import Company
 from facturier.core.kpis import month_starts
 from facturier.core.money import format_date
 from facturier.web.access import Can, WebRequest, requires, sees_own_customers_only
 
-# The cash chart runs the subscription forecast, the costliest figure: it is loaded after
-# the page (htmx) and kept for a few minutes per company, user scope and day.
+# The sums behind the figures are kept until the next audited write (see _cache_key), at most
+# this long (a change nobody audits, such as a customer given to another sales rep, shows
+# after it). The cash chart, the costliest, is also loaded after the page (htmx).
+FIGURES_CACHE_SECONDS = 300
 CASH_CACHE_SECONDS = 300
 CASH_MONTHS = 6
 
@@ -59,12 +65,38 @@ def _chart(labels: list[str], currency: str, **series: Any) -> dict[str, Any]:
     }
 
 
+def _cache_key(kind: str, company: Company, today: date, rep: User | None) -> str:
+    """Figures stay valid until the next audited write (a payment, an issued document, a
+    subscription change...) or the next day, whichever comes first."""
+    scope = rep.pk if rep else 0
+    return f"web:{kind}:{company.pk}:{scope}:{today.isoformat()}:{kpis.audit_tip(company)}"
+
+
+def _figures(company: Company, today: date, rep: User | None) -> kpis.Figures:
+    """The dashboard's figures; the sums over invoices and subscriptions come from the cache
+    when nothing was written since, the counts of what waits are always fresh."""
+    key = _cache_key("figures", company, today, rep)
+    figures: kpis.Figures | None = cache.get(key)
+    if figures is None:
+        fresh = kpis.dashboard_figures(company, today=today, sales_rep=rep)
+        cache.set(key, fresh, FIGURES_CACHE_SECONDS)
+        return fresh
+    waiting = kpis.attention(company, sales_rep=rep)
+    return dataclasses.replace(
+        figures,
+        drafts=waiting.drafts,
+        drafts_to_confirm=waiting.drafts_to_confirm,
+        failed_deliveries=waiting.failed_deliveries,
+        next_billing_date=waiting.next_billing_date,
+    )
+
+
 @requires(Can.VIEW)
 def dashboard(request: WebRequest) -> HttpResponse:
     company = request.company
     today = clock.company_today(company)
     rep = request.user if sees_own_customers_only(request) else None
-    figures = kpis.dashboard_figures(company, today=today, sales_rep=rep)
+    figures = _figures(company, today, rep)
     labels = [_month_label(m) for m in figures.months]
     context = {
         "f": figures,
@@ -88,7 +120,7 @@ def dashboard_cash(request: WebRequest) -> HttpResponse:
     company = request.company
     today = clock.company_today(company)
     rep = request.user if sees_own_customers_only(request) else None
-    key = f"web:cash:{company.pk}:{rep.pk if rep else 0}:{today.isoformat()}:{CASH_MONTHS}"
+    key = _cache_key(f"cash{CASH_MONTHS}", company, today, rep)
     values = cache.get(key)
     if values is None:
         values = cash_projection.cash_expected(
