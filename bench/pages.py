@@ -120,6 +120,7 @@ def run_backend(backend: str, args: argparse.Namespace, log: Any = print) -> dic
         )
         log(f"  {backend}: seeded {seeded['invoices']:,} invoices in {seeded['seconds']} s")
     br.wait_idle(60, 25, log=log)
+    code_before = br.code_state()
     measured = _child(
         [
             "measure",
@@ -133,7 +134,10 @@ def run_backend(backend: str, args: argparse.Namespace, log: Any = print) -> dic
         env,
         timeout=1800,
     )
-    return {"backend": backend, "seed": seeded, **measured}
+    changed = not br._same_code(code_before, br.code_state())
+    if changed:
+        log(f"  {backend}: src/ changed while the pages were measured")
+    return {"backend": backend, "seed": seeded, "code_changed": changed, **measured}
 
 
 def markdown(results: list[dict[str, Any]], info: dict[str, Any], argv: list[str]) -> str:
@@ -156,7 +160,13 @@ def markdown(results: list[dict[str, Any]], info: dict[str, Any], argv: list[str
             f"{seed['settlement_partial']:,} partly paid) from {seed['billing_runs']} billing "
             f"runs between {seed['first_billing_date']} and {seed['today']}; typical customer "
             f"with {ids['customer_invoices']} invoices, largest with "
-            f"{ids['big_customer_invoices']:,}.\n"
+            f"{ids['big_customer_invoices']:,}."
+            + (
+                " **src/ changed while these pages were measured.**"
+                if result["code_changed"]
+                else ""
+            )
+            + "\n"
         )
     lines += [
         "| Backend | Page | URL | Status | SQL queries | first (ms) | requests | p50 (ms) | "
