@@ -86,7 +86,7 @@ def test_newcomer_bills_a_monthly_subscription_and_gets_paid(
     )  # chosen already: we came from the customer's page
     field(page, fr("Name")).fill("Hébergement Pro")
     field(page, fr("Frequency")).select_option("monthly")
-    line = page.get_by_role("group", name=fr("Line 1"))
+    line = page.get_by_role("group", name=fr("Line %(n)s") % {"n": 1})
     field(line, fr("Description")).fill("Hébergement mensuel")
     field(line, fr("Quantity")).fill("1")
     field(line, fr("Unit price excl. VAT")).fill("49,90")
