@@ -63,4 +63,4 @@ def load(force: bool) -> None:
         click.echo(f"Demo company loaded: {created}.")
     else:
         click.echo("A company exists already: demo data not loaded (use --force to add it).")
-    click.echo(f"Sign in at http://127.0.0.1:8000/admin/ as {DEMO_USER} / {DEMO_PASSWORD}")
+    click.echo(f"Sign in at http://127.0.0.1:8000/ as {DEMO_USER} / {DEMO_PASSWORD}")
