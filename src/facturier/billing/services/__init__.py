@@ -26,7 +26,7 @@ from facturier.billing.services.parties import (
     series_update,
 )
 from facturier.billing.services.payments import payment_allocate, payment_record
-from facturier.billing.services.users import roles_sync, user_create
+from facturier.billing.services.users import membership_update, roles_sync, user_create
 
 __all__ = [
     "InvalidInput",
@@ -52,5 +52,6 @@ __all__ = [
     "product_create",
     "roles_sync",
     "series_update",
+    "membership_update",
     "user_create",
 ]

@@ -174,3 +174,10 @@ class UserForm(forms.Form):
         password = str(self.cleaned_data["password1"])
         validate_password(password)
         return password
+
+
+class MemberForm(forms.Form):
+    """A member's role and whether their account may sign in."""
+
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    active = forms.BooleanField(label=_("Account enabled"), required=False)

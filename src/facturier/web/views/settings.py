@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from facturier.billing.models import Company, EmailTemplate, NumberingSeries
-from facturier.billing.services import company_update, user_create
+from facturier.billing.services import company_update, membership_update, user_create
 from facturier.billing.services.dunning import LevelData, reminder_policy, reminder_policy_set
 from facturier.billing.services.errors import ServiceError
 from facturier.billing.services.parties import series_update
@@ -27,6 +27,7 @@ from facturier.web.forms.settings import (
     CompanyForm,
     EmailTemplateForm,
     LevelFormSet,
+    MemberForm,
     SeriesForm,
     TermsForm,
     UserForm,
@@ -234,7 +235,34 @@ def user_settings(request: WebRequest) -> HttpResponse:
         .select_related("membership")
         .order_by("username")
     )
-    return _page(request, "users.html", "settings_users", form=form, members=members)
+    rows = [
+        (u, MemberForm(initial={"role": u.membership.role, "active": u.is_active}, prefix=u.pk))
+        for u in members
+    ]
+    return _page(request, "users.html", "settings_users", form=form, members=rows)
+
+
+@require_POST
+@requires(Can.MANAGE_USERS)
+def member_update(request: WebRequest, username: str) -> HttpResponse:
+    """Change a member's role or disable their account; a refusal changes nothing."""
+    target = User.objects.filter(username=username, membership__company=request.company).first()
+    if target is None:
+        raise Http404
+    form = MemberForm(request.POST, prefix=target.pk)
+    if not form.is_valid():
+        messages.error(request, _("Choose a role."))
+        return redirect("web:settings_users")
+    try:
+        membership_update(
+            company=request.company, username=username, actor=request.user.username,
+            role=form.cleaned_data["role"], active=form.cleaned_data["active"],
+        )  # fmt: skip
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("User %(name)s updated.") % {"name": username})
+    return redirect("web:settings_users")
 
 
 urlpatterns = [
@@ -252,4 +280,5 @@ urlpatterns = [
         name="settings_email_reset",
     ),
     path("users/", user_settings, name="settings_users"),
+    path("users/<str:username>/", member_update, name="settings_member"),
 ]
