@@ -236,7 +236,12 @@ def user_settings(request: WebRequest) -> HttpResponse:
         .order_by("username")
     )
     rows = [
-        (u, MemberForm(initial={"role": u.membership.role, "active": u.is_active}, prefix=u.pk))
+        (
+            u,
+            MemberForm(
+                initial={"role": u.membership.role, "active": u.is_active}, prefix=str(u.pk)
+            ),
+        )
         for u in members
     ]
     return _page(request, "users.html", "settings_users", form=form, members=rows)
@@ -249,7 +254,7 @@ def member_update(request: WebRequest, username: str) -> HttpResponse:
     target = User.objects.filter(username=username, membership__company=request.company).first()
     if target is None:
         raise Http404
-    form = MemberForm(request.POST, prefix=target.pk)
+    form = MemberForm(request.POST, prefix=str(target.pk))
     if not form.is_valid():
         messages.error(request, _("Choose a role."))
         return redirect("web:settings_users")
