@@ -1,6 +1,6 @@
 """Django settings for Facturier.
 
-Everything a deployment changes comes from the environment (see docs/configuration.md):
+Everything a deployment changes comes from the environment (see the Configuration table of README.md):
 DATABASE_URL, FACTURIER_DATA_DIR, FACTURIER_SECRET_KEY, FACTURIER_DEBUG, FACTURIER_ALLOWED_HOSTS,
 and the FACTURIER_SMTP_* / FACTURIER_STORAGE_* settings of later modules.
 """
