@@ -20,8 +20,8 @@ from facturier.billing.models import (
 )
 from facturier.billing.models.catalog import VAT_CHOICES, LineKindChoices
 from facturier.billing.services.drafts import LineData
-from facturier.web.forms.common import DateInput
-from facturier.web.forms.subscriptions import BaseLineFormSet, LineForm, decimal_field
+from facturier.web.forms.common import DateInput, decimal_field
+from facturier.web.forms.subscriptions import BaseLineFormSet, LineForm
 
 
 class InvoiceFilterForm(forms.Form):

@@ -9,8 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from facturier.billing.models import Customer, Invoice, Payment, PaymentMethod
-from facturier.web.forms.common import DateInput
-from facturier.web.forms.subscriptions import decimal_field
+from facturier.web.forms.common import DateInput, decimal_field
 
 
 class PaymentForm(forms.Form):

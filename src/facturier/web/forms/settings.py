@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
 from facturier.billing.models import Company, NumberingSeries, Role
+from facturier.web.forms.common import NumberField
 from facturier.web.forms.parties import IdentifierFieldsMixin
 
 LOGO_MAX_BYTES = 1_000_000
@@ -41,6 +42,9 @@ class CompanyForm(ServiceFieldsMixin, IdentifierFieldsMixin, forms.ModelForm):  
             "accounting_email": _("Receives a hidden copy of every invoice sent."),
             "billing_hour": _("Local hour from which the day's invoices are issued."),
         }
+        # The capital typed and shown with the page's decimal mark ("10 000,00").
+        field_classes = {"share_capital": NumberField}
+        widgets = {"share_capital": forms.TextInput(attrs={"inputmode": "decimal"})}
 
     # How the page groups the fields (legend, field names).
     groups = [

@@ -18,7 +18,7 @@ from facturier.billing.models.subscription import EndKind, LineMode, Timing
 from facturier.billing.services.errors import ServiceError
 from facturier.billing.services.subscriptions import SubscriptionLineData
 from facturier.core.recurrence import PRESETS
-from facturier.web.forms.common import DateInput
+from facturier.web.forms.common import DateInput, decimal_field
 
 CUSTOM = "custom"
 
@@ -41,37 +41,6 @@ UNIT_OF_CUSTOM = [
     ("month", _("months")),
     ("year", _("years")),
 ]
-
-
-class NumberField(forms.DecimalField):
-    """A number typed the French way ("1 234,56") or the English way ("1,234.56"), whatever
-    the page's language: the last "," or "." is the decimal point, spaces are ignored."""
-
-    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
-        if isinstance(value, str):
-            value = normalise_number(value)
-        return super().to_python(value)  # type: ignore[no-any-return]
-
-
-def normalise_number(text: str) -> str:
-    """The text of a number with a decimal point and no grouping.
-
-    >>> normalise_number("1 234,5"), normalise_number("1,234.50"), normalise_number("-3")
-    ('1234.5', '1234.50', '-3')
-    """
-    text = "".join(text.split()).replace("\u00a0", "").replace("\u202f", "")
-    point = max(text.rfind(","), text.rfind("."))
-    if point < 0:
-        return text
-    whole = text[:point].replace(",", "").replace(".", "")
-    return f"{whole}.{text[point + 1 :]}"
-
-
-def decimal_field(label: Any, *, required: bool = True, **kwargs: Any) -> NumberField:
-    """A number field with a numeric keyboard on phones."""
-    field = NumberField(label=label, required=required, **kwargs)
-    field.widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
-    return field
 
 
 class SubscriptionForm(forms.Form):

@@ -1,0 +1,22 @@
+"""Numbers and page furniture shown the French way."""
+
+from __future__ import annotations
+
+from django.test import Client
+
+from facturier.billing.models import Company
+from facturier.web.forms.common import NumberField
+
+
+def test_the_capital_is_shown_and_read_with_a_french_decimal_comma(
+    owner_client: Client, company: Company
+) -> None:
+    page = owner_client.get("/settings/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    expected = str(company.share_capital).replace(".", ",")
+    assert f'value="{expected}"' in page
+    assert NumberField().clean("10 000,50") == NumberField().clean("10,000.50")
+
+
+def test_pages_declare_their_icon(owner_client: Client) -> None:
+    page = owner_client.get("/").content.decode()
+    assert 'rel="icon" href="/static/web/favicon.svg"' in page
