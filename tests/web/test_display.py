@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.test import Client
 
 from facturier.billing.models import Company
+from facturier.billing.services import invoice_issue
+from facturier.billing.services.dunning import invoice_dispute_set
 from facturier.web.forms.common import NumberField
 
 
@@ -20,3 +24,13 @@ def test_the_capital_is_shown_and_read_with_a_french_decimal_comma(
 def test_pages_declare_their_icon(owner_client: Client) -> None:
     page = owner_client.get("/").content.decode()
     assert 'rel="icon" href="/static/web/favicon.svg"' in page
+
+
+def test_reminder_schedule_reads_as_words(owner_client: Client, make_draft: Any) -> None:
+    invoice = invoice_issue(make_draft(), actor="t")
+    page = owner_client.get(f"/invoices/{invoice.pk}/").content.decode()
+    assert "planned" in page
+    invoice_dispute_set(invoice, disputed=True, by="t")
+    page = owner_client.get(f"/invoices/{invoice.pk}/").content.decode()
+    assert "stopped: disputed" in page
+    assert '<span class="badge">disputed</span>' not in page  # never the bare code

@@ -20,6 +20,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from facturier.billing import clock
 from facturier.billing.models import (
@@ -438,6 +439,23 @@ def reminders_list(*, company: Company, invoice: Invoice | None = None) -> Query
     return qs.order_by("sent_on", "pk")
 
 
+# How a level's status reads on a page.
+STATUS_LABELS = {
+    "sent": gettext_lazy("sent"),
+    "planned": gettext_lazy("planned"),
+    "off": gettext_lazy("off"),
+    "passed": gettext_lazy("date passed"),
+    core.SUPERSEDED: gettext_lazy("replaced by a later level"),
+    core.NOT_ISSUED: gettext_lazy("not issued"),
+    core.CREDIT_NOTE: gettext_lazy("credit note"),
+    core.PAID: gettext_lazy("paid"),
+    core.DISPUTED: gettext_lazy("stopped: disputed"),
+    core.PAUSED: gettext_lazy("stopped: customer's reminders paused"),
+    core.DEBIT_IN_COLLECTION: gettext_lazy("stopped: direct debit in collection"),
+    core.NO_DUE_DATE: gettext_lazy("no due date"),
+}
+
+
 @dataclass(frozen=True)
 class LevelStatus:
     level: int
@@ -445,6 +463,10 @@ class LevelStatus:
     days: int
     on: date
     status: str  # sent, planned, superseded, off, passed, or a stop reason (paid, disputed…)
+
+    @property
+    def label(self) -> str:
+        return str(STATUS_LABELS.get(self.status, self.status))
 
 
 def reminder_schedule(invoice: Invoice, today: date) -> list[LevelStatus]:
