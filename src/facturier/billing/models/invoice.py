@@ -146,6 +146,28 @@ class Invoice(models.Model):
                 ],
                 name="invoice_kpi_cover",
             ),
+            # The invoice list: its page in display order (drafts first, newest first) and
+            # its totals read this index alone on both databases (every filter and summed
+            # column is a key column: SQLite has no INCLUDE).
+            models.Index(
+                fields=[
+                    "company",
+                    "status",
+                    "-issue_date",
+                    "-id",
+                    "doc_type",
+                    "settlement",
+                    "due_date",
+                    "customer",
+                    "disputed",
+                    "number",
+                    "total_net",
+                    "total_vat",
+                    "total_gross",
+                    "settled_amount",
+                ],
+                name="invoice_list_cover",
+            ),
         ]
 
     def __str__(self) -> str:
