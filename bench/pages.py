@@ -14,7 +14,7 @@ bench/results/pages-*.json, and the table to the "Web pages" section of docs/ben
 Like bench/billing_run.py, this process never sets Django up: seeding and measuring run in a
 child process with the case's DATABASE_URL. `--reuse` keeps the seeded databases (in
 `--workdir` and the PostgreSQL database `--pg-url`) and measures again without reseeding
-when the seed parameters are the same.
+when the seed parameters are the same (after applying the migrations added since).
 """
 
 from __future__ import annotations
@@ -104,6 +104,7 @@ def run_backend(backend: str, args: argparse.Namespace, log: Any = print) -> dic
         if previous.get("params") == wanted:
             seeded = previous["seed"]
             log(f"  {backend}: reusing the database seeded on {previous['date']}")
+            br._migrate(env)  # the migrations added since (e.g. new indexes)
     if seeded is None:
         log(f"  {backend}: migrating and seeding ({args.customers:,} customers, "
             f"{args.months} months of billing; a few minutes)")  # fmt: skip
