@@ -112,6 +112,11 @@ def test_fast_forecast_equals_pricing_each_period(customer, consumer, company, p
             lines=[line(product=product), line(description="Option", unit_price=D(4))],
         )  # fmt: skip
         subscription_pause(paused, start=date(2027, 1, 1), end=date(2027, 2, 28), actor="t")
+        # The same schedule without the pause: a plan of its own.
+        unpaused = _create(
+            consumer, "Sans pause", anchor=date(2026, 12, 5),
+            lines=[line(description="Option", unit_price=D(4))],
+        )  # fmt: skip
         metered = _create(
             customer, "API", anchor=date(2026, 11, 1), timing="arrears",
             lines=[line(description="Appels", quantity=D(0), unit_price=D("0.013"),
@@ -136,5 +141,8 @@ def test_fast_forecast_equals_pricing_each_period(customer, consumer, company, p
     assert any(i.estimated for i in fast)
     assert len({i.net for i in fast if i.subscription_id == changed.pk}) >= 3
     assert {i.subscription_id for i in fast} >= {billed.pk, changed.pk, paused.pk, metered.pk}
+    count = {sub: sum(1 for i in fast if i.subscription_id == sub) for sub in (paused.pk,
+             unpaused.pk)}  # fmt: skip
+    assert count[paused.pk] == count[unpaused.pk] - 2  # January and February paused
     adjusted = [i for i in fast if i.subscription_id == billed.pk]
     assert adjusted[0].net != adjusted[-1].net  # the first one carries the adjustment

@@ -6,7 +6,8 @@ the related rows are read with a few queries (no `IN` list of every subscription
 model object per billed period) and the totals of an invoice are kept by the values they
 depend on (most periods of a subscription have the same lines: quantity, price, VAT,
 discount), so `build_lines` and `compute_totals` run once per distinct invoice, not once per
-period. tests/billing/test_forecast_fast.py checks the result equals the plain computation.
+period; the period plan (pure) once per distinct schedule, history and pauses.
+tests/billing/test_forecast_fast.py checks the result equals the plain computation.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from facturier.billing.services import recurring_lines as rl
 from facturier.billing.services.drafts import LineData, build_lines, line_inputs
 from facturier.billing.services.subscriptions import pauses_of, schedule_of
 from facturier.core import recurrence as rec
-from facturier.core.billing_plan import plan_billing
+from facturier.core.billing_plan import PlannedPeriod, plan_billing
 from facturier.core.forecast import ForecastItem, add_months_first
 from facturier.core.totals import compute_totals
 
@@ -51,10 +52,11 @@ def forecast(*, company: Company, today: date, months: int = 6) -> list[Forecast
     subs, handled, billed = _load(company)
     daily = _daily_usage(company, today)
     totals = _Totals(company)
+    plans = _Plans()
     items: list[ForecastItem] = []
     for sub in subs:
         items += _subscription_forecast(
-            sub, today, horizon, daily, handled[sub.pk], billed[sub.pk], totals
+            sub, today, horizon, daily, handled[sub.pk], billed[sub.pk], totals, plans
         )
     return sorted(items, key=lambda i: (i.on, i.subscription_id))
 
@@ -143,6 +145,27 @@ class _Totals:
         return found
 
 
+class _Plans:
+    """`plan_billing` (pure) computed once per distinct input: subscriptions billed on the
+    same day of the month with the same history and pauses share their plan."""
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[Any, ...], list[PlannedPeriod]] = {}
+
+    def of(
+        self, sub: Subscription, schedule: rec.Schedule, horizon: date, handled: set[date]
+    ) -> list[PlannedPeriod]:
+        pauses = tuple(pauses_of(sub))
+        key = (schedule, horizon, frozenset(handled), pauses, sub.cancelled_from)
+        found = self.known.get(key)
+        if found is None:
+            found = self.known[key] = plan_billing(
+                schedule, today=horizon, invoiced_starts=handled, pauses=pauses,
+                cancelled_from=sub.cancelled_from,
+            )  # fmt: skip
+        return found
+
+
 def _subscription_forecast(
     sub: Subscription,
     today: date,
@@ -151,12 +174,10 @@ def _subscription_forecast(
     handled: set[date],
     billed: list[rec.Period],
     totals: _Totals,
+    plans: _Plans,
 ) -> list[ForecastItem]:
     schedule = schedule_of(sub)
-    plan = plan_billing(
-        schedule, today=horizon, invoiced_starts=handled, pauses=pauses_of(sub),
-        cancelled_from=sub.cancelled_from,
-    )  # fmt: skip
+    plan = plans.of(sub, schedule, horizon, handled)
     sub_lines = rl.lines_of(sub)
     daily = {line.pk: all_daily[line.pk] for line in sub_lines if line.pk in all_daily}
     has_metered = any(line.mode == "metered" for line in sub_lines)
