@@ -130,25 +130,11 @@ class Invoice(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["company", "status", "issue_date"]),
             models.Index(fields=["customer", "settlement"]),
-            # The dashboard's one pass over the issued documents reads only the index
-            # (PostgreSQL; other databases skip covering indexes).
-            models.Index(
-                fields=["company", "status", "issue_date"],
-                include=[
-                    "doc_type",
-                    "total_gross",
-                    "settled_amount",
-                    "settlement",
-                    "due_date",
-                    "customer",
-                ],
-                name="invoice_kpi_cover",
-            ),
             # The invoice list: its page in display order (drafts first, newest first) and
             # its totals read this index alone on both databases (every filter and summed
-            # column is a key column: SQLite has no INCLUDE).
+            # column is a key column: SQLite has no INCLUDE). It also serves every lookup by
+            # (company, status, issue date) and the dashboard's pass over issued documents.
             models.Index(
                 fields=[
                     "company",
