@@ -34,3 +34,13 @@ def test_reminder_schedule_reads_as_words(owner_client: Client, make_draft: Any)
     page = owner_client.get(f"/invoices/{invoice.pk}/").content.decode()
     assert "stopped: disputed" in page
     assert '<span class="badge">disputed</span>' not in page  # never the bare code
+
+
+def test_line_forms_share_one_template(owner_client: Client) -> None:
+    subscription = owner_client.get("/subscriptions/new/").content.decode()
+    invoice = owner_client.get("/invoices/new/").content.decode()
+    assert 'name="lines-0-description"' in subscription
+    assert 'name="lines-0-description"' in invoice
+    # Only a subscription's line says whether its amount is fixed, metered or to confirm.
+    assert 'name="lines-0-mode"' in subscription
+    assert 'name="lines-0-mode"' not in invoice
