@@ -157,7 +157,7 @@ class Invoice(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.number or f"draft #{self.pk}"
+        return self.number or str(_("draft #%(pk)s") % {"pk": self.pk})
 
     @property
     def is_issued(self) -> bool:

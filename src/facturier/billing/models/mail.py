@@ -33,9 +33,9 @@ class EmailTemplate(models.Model):
 
 
 class RecipientField(models.TextChoices):
-    TO = "to", "To"
-    CC = "cc", "Cc"
-    BCC = "bcc", "Bcc"
+    TO = "to", _("To")
+    CC = "cc", _("Cc")
+    BCC = "bcc", _("Bcc")
 
 
 class AttemptOutcome(models.TextChoices):

@@ -11,6 +11,7 @@ from django import forms
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from facturier.billing.models import Customer, Product, SubscriptionLine
 from facturier.billing.models.catalog import UNIT_CHOICES, VAT_CHOICES, LineKindChoices
@@ -274,7 +275,9 @@ class CancelForm(forms.Form):
         ("period_end", _("At the end of the current period")),
         ("now", _("From a date (default: today)")),
     ]
-    when = forms.ChoiceField(label=_("Cancel"), choices=WHEN, initial="period_end")
+    when = forms.ChoiceField(
+        label=pgettext_lazy("ending a subscription", "Cancel"), choices=WHEN, initial="period_end"
+    )
     on = forms.DateField(label=_("From"), widget=DateInput(), required=False)
     credit = forms.BooleanField(
         label=_("Issue a credit note for the days already invoiced after that date"),
