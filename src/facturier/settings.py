@@ -1,8 +1,8 @@
 """Django settings for Facturier.
 
-Everything a deployment changes comes from the environment (see the Configuration table of README.md):
-DATABASE_URL, FACTURIER_DATA_DIR, FACTURIER_SECRET_KEY, FACTURIER_DEBUG, FACTURIER_ALLOWED_HOSTS,
-and the FACTURIER_SMTP_* / FACTURIER_STORAGE_* settings of later modules.
+Everything a deployment changes comes from the environment (the Configuration table of
+README.md lists it): DATABASE_URL, FACTURIER_DATA_DIR, FACTURIER_SECRET_KEY, FACTURIER_DEBUG,
+FACTURIER_ALLOWED_HOSTS, FACTURIER_HTTPS, FACTURIER_SMTP_* and FACTURIER_STORAGE_*.
 """
 
 from __future__ import annotations

@@ -47,11 +47,11 @@ __all__ = [
     "invoice_issue",
     "invoice_update_draft",
     "invoices_issue",
+    "membership_update",
     "payment_allocate",
     "payment_record",
     "product_create",
     "roles_sync",
     "series_update",
-    "membership_update",
     "user_create",
 ]
