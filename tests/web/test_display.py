@@ -44,3 +44,10 @@ def test_line_forms_share_one_template(owner_client: Client) -> None:
     # Only a subscription's line says whether its amount is fixed, metered or to confirm.
     assert 'name="lines-0-mode"' in subscription
     assert 'name="lines-0-mode"' not in invoice
+
+
+def test_email_kinds_are_named_in_french(owner_client: Client) -> None:
+    page = owner_client.get("/settings/emails/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert "Facture envoyée au client" in page
+    assert "Relance, niveau 2" in page
+    assert "Invoice sent to the customer" not in page

@@ -154,10 +154,13 @@ def reminder_settings(request: WebRequest) -> HttpResponse:
 
 
 def _template_kinds(request: WebRequest) -> list[tuple[str, str]]:
-    kinds = [(name, kind.label) for name, kind in texts.KINDS.items()]
+    kinds = [(name, _(kind.label)) for name, kind in texts.KINDS.items()]
     for level in reminder_policy(request.company):
-        name = f"reminder.{level.level}"
-        kinds.append((name, texts.kind_of(name).label + f" ({level.name})"))
+        label = _("Reminder, level %(level)s (%(name)s)") % {
+            "level": level.level,
+            "name": level.name,
+        }
+        kinds.append((f"reminder.{level.level}", label))
     return kinds
 
 
