@@ -65,6 +65,16 @@ def resolve_company(ref: str | None) -> Any:
     raise click.ClickException("several companies: choose one with --company SIREN")
 
 
+def resolve_invoice(company: Any, number: str) -> Any:
+    """The company's issued document with this number, or a usage error naming it."""
+    from facturier.billing.selectors import invoice_by_number
+
+    invoice = invoice_by_number(number, company=company)
+    if invoice is None:
+        raise click.ClickException(f"no document numbered '{number}'")
+    return invoice
+
+
 def resolve_customer(company: Any, ref: str) -> Any:
     customer = (
         company.customers.filter(code=ref).first() or company.customers.filter(siren=ref).first()

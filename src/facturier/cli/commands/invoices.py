@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from facturier.cli.main import cli, friendly_errors
-from facturier.cli.params import actor, company_option, resolve_company
+from facturier.cli.params import actor, company_option, resolve_company, resolve_invoice
 from facturier.core.money import format_amount, format_date
 
 
@@ -84,12 +84,9 @@ def _line(r: dict[str, Any]) -> str:
 @friendly_errors
 def show(number: str, company_ref: str | None) -> None:
     """Show one document with its lines and VAT breakdown."""
-    from facturier.billing.selectors import invoice_by_number
 
     company = resolve_company(company_ref)
-    inv = invoice_by_number(number, company=company)
-    if inv is None:
-        raise click.ClickException(f"no document numbered '{number}'")
+    inv = resolve_invoice(company, number)
     r = _row(inv)
     click.echo(_line(r))
     for line in inv.lines.order_by("position"):
@@ -135,13 +132,10 @@ def _draft(company: Any, draft_id: int) -> Any:
 @friendly_errors
 def credit(number: str, reason: str, company_ref: str | None) -> None:
     """Cancel an issued invoice with a full credit note."""
-    from facturier.billing.selectors import invoice_by_number
     from facturier.billing.services import credit_note_create
 
     company = resolve_company(company_ref)
-    inv = invoice_by_number(number, company=company)
-    if inv is None:
-        raise click.ClickException(f"no document numbered '{number}'")
+    inv = resolve_invoice(company, number)
     note = credit_note_create(inv, actor=actor(), reason=reason)
     click.echo(f"Issued credit note {note.number} for {format_amount(note.total_gross)}.")
 
@@ -165,12 +159,9 @@ def _archived_bytes(number: str, company_ref: str | None, which: str) -> tuple[s
     from django.core.files.storage import default_storage
 
     from facturier.billing.models import ArchivedDocument
-    from facturier.billing.selectors import invoice_by_number
 
     company = resolve_company(company_ref)
-    inv = invoice_by_number(number, company=company)
-    if inv is None:
-        raise click.ClickException(f"no document numbered '{number}'")
+    inv = resolve_invoice(company, number)
     arch = ArchivedDocument.objects.filter(invoice=inv).first()
     if arch is None:
         raise click.ClickException(
@@ -236,13 +227,10 @@ def _show_reminders(inv: Any) -> None:
 @friendly_errors
 def dispute(number: str, clear: bool, company_ref: str | None) -> None:
     """Flag an issued invoice as disputed by the customer: no reminder is sent while it is."""
-    from facturier.billing.selectors import invoice_by_number
     from facturier.billing.services.dunning import invoice_dispute_set
 
     company = resolve_company(company_ref)
-    inv = invoice_by_number(number, company=company)
-    if inv is None:
-        raise click.ClickException(f"no document numbered '{number}'")
+    inv = resolve_invoice(company, number)
     invoice_dispute_set(inv, disputed=not clear, by=actor())
     click.echo(f"{inv.number}: dispute {'cleared' if clear else 'recorded'}.")
 
@@ -253,13 +241,10 @@ def dispute(number: str, clear: bool, company_ref: str | None) -> None:
 @friendly_errors
 def send(number: str, company_ref: str | None) -> None:
     """Email an issued document to the customer (again): a new message each time."""
-    from facturier.billing.selectors import invoice_by_number
     from facturier.billing.services.outbox import invoice_email_send
 
     company = resolve_company(company_ref)
-    inv = invoice_by_number(number, company=company)
-    if inv is None:
-        raise click.ClickException(f"no document numbered '{number}'")
+    inv = resolve_invoice(company, number)
     msg = invoice_email_send(inv, actor=actor())
     to = ", ".join(inv.customer.billing_emails)
     click.echo(

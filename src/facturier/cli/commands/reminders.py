@@ -11,7 +11,14 @@ from typing import Any
 import click
 
 from facturier.cli.main import cli, friendly_errors
-from facturier.cli.params import DATE, actor, company_option, resolve_company, resolve_customer
+from facturier.cli.params import (
+    DATE,
+    actor,
+    company_option,
+    resolve_company,
+    resolve_customer,
+    resolve_invoice,
+)
 from facturier.core.dunning import day_label
 from facturier.core.money import format_amount, format_date
 
@@ -185,15 +192,6 @@ def policy_reset(company_ref: str | None) -> None:
 # --- by hand and lists --------------------------------------------------------------------
 
 
-def _invoice(company: Any, number: str) -> Any:
-    from facturier.billing.selectors import invoice_by_number
-
-    inv = invoice_by_number(number, company=company)
-    if inv is None:
-        raise click.ClickException(f"no document numbered '{number}'")
-    return inv
-
-
 @reminders.command("send")
 @click.argument("number")
 @company_option
@@ -202,7 +200,7 @@ def send(number: str, company_ref: str | None) -> None:
     """Send a reminder for an unpaid invoice now, by hand."""
     from facturier.billing.services.dunning import reminder_send_now
 
-    inv = _invoice(resolve_company(company_ref), number)
+    inv = resolve_invoice(resolve_company(company_ref), number)
     reminder = reminder_send_now(inv, by=actor())
     click.echo(
         f"Reminder queued for {inv.number}: {format_amount(reminder.amount_due, inv.currency)} "
@@ -239,7 +237,7 @@ def list_(number: str | None, as_json: bool, company_ref: str | None) -> None:
     from facturier.billing.services.dunning import reminder_schedule, reminders_list
 
     company = resolve_company(company_ref)
-    inv = _invoice(company, number) if number else None
+    inv = resolve_invoice(company, number) if number else None
     rows = list(reminders_list(company=company, invoice=inv))
     schedule = reminder_schedule(inv, clock.company_today(company)) if inv else []
     if as_json:
