@@ -417,3 +417,14 @@ def test_credit_refused_for_a_draft_or_a_credit_note(owner_client, make_draft):
     assert response.status_code == 200
     assert "only an issued invoice can be credited" in response.content.decode()
     assert not Invoice.objects.filter(doc_type="credit_note").exists()
+
+
+def test_add_line_keeps_what_was_typed_without_errors(owner_client, customer):
+    data = _new_form(customer, add_line="1", **{"lines-0-quantity": ""})
+    response = owner_client.post(reverse("web:invoice_new"), data)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'name="lines-1-description"' in page
+    assert 'value="Audit"' in page
+    assert 'role="alert"' not in page  # an empty quantity is not refused before saving
+    assert not Invoice.objects.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -70,3 +71,19 @@ def decimal_field(label: Any, *, required: bool = True, **kwargs: Any) -> Number
     field = NumberField(label=label, required=required, **kwargs)
     field.widget = forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"})
     return field
+
+
+def with_one_more_line(
+    data: Any, build: Callable[[Any], tuple[forms.Form, Any]], *, limit: int
+) -> tuple[forms.Form, Any]:
+    """The form and its line formset rebuilt from the posted `data` with one more empty line
+    (at most `limit`), without errors: adding a line is not an attempt to save."""
+    data = data.copy()
+    total = int(data.get("lines-TOTAL_FORMS") or 0)
+    data["lines-TOTAL_FORMS"] = str(min(total + 1, limit))
+    form, formset = build(data)
+    form.errors.clear()
+    for line in formset.forms:
+        line.errors.clear()
+    formset._non_form_errors = formset.error_class()
+    return form, formset

@@ -54,7 +54,7 @@ from facturier.web.access import (
     sees_own_customers_only,
     visible_customers,
 )
-from facturier.web.forms.common import add_service_error
+from facturier.web.forms.common import add_service_error, with_one_more_line
 from facturier.web.forms.invoices import (
     CreditNoteForm,
     InvoiceFilterForm,
@@ -224,14 +224,9 @@ def invoice_new(request: WebRequest) -> HttpResponse:
 
 
 def _with_one_more_line(request: WebRequest) -> HttpResponse:
-    data = request.POST.copy()
-    total = int(data.get("lines-TOTAL_FORMS") or 0)
-    data["lines-TOTAL_FORMS"] = str(min(total + 1, 100))
-    form, formset = _new_forms(request, data)
-    form.errors.clear()  # a new row is not an attempt to save: no error yet
-    for line in formset.forms:
-        line.errors.clear()
-    formset._non_form_errors = formset.error_class()
+    form, formset = with_one_more_line(
+        request.POST, lambda data: _new_forms(request, data), limit=100
+    )
     return render(request, "web/invoices/form.html", {"form": form, "lines": formset})
 
 

@@ -40,7 +40,7 @@ from facturier.web.access import (
     restrict_to_visible,
     visible_customers,
 )
-from facturier.web.forms.common import add_service_error
+from facturier.web.forms.common import add_service_error, with_one_more_line
 from facturier.web.forms.subscriptions import (
     SCHEDULE_FIELDS,
     CancelForm,
@@ -177,14 +177,7 @@ def subscription_create_view(request: WebRequest) -> HttpResponse:
 
 
 def _with_one_more_line(request: WebRequest) -> HttpResponse:
-    data = request.POST.copy()
-    total = int(data.get("lines-TOTAL_FORMS") or 0)
-    data["lines-TOTAL_FORMS"] = str(min(total + 1, 50))
-    form, formset = _forms(request, data)
-    form.errors.clear()  # a new row is not an attempt to save: no error yet
-    for line in formset.forms:
-        line.errors.clear()
-    formset._non_form_errors = formset.error_class()
+    form, formset = with_one_more_line(request.POST, lambda data: _forms(request, data), limit=50)
     return render(request, "web/subscriptions/form.html", {"form": form, "lines": formset})
 
 
