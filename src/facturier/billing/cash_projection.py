@@ -17,10 +17,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import User
-from django.db.models import F, QuerySet, Sum
+from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce, TruncMonth
 
 from facturier.billing import kpis as queries
+from facturier.billing.aggregates import exact_sum
 from facturier.billing.models import (
     Company,
     DocType,
@@ -107,7 +108,7 @@ def cash_expected(
         .filter(doc_type=DocType.INVOICE, settlement__in=[Settlement.OPEN, Settlement.PARTIAL])
         .annotate(month=TruncMonth(Coalesce("due_date", "issue_date")))
         .values("month")
-        .annotate(s=Sum(balance, output_field=queries.MONEY))
+        .annotate(s=exact_sum(balance))
     )
     expected = kpis.cash_expected(
         ((r["month"], r["s"]) for r in open_rows),

@@ -21,8 +21,9 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any, Literal
 
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet
 
+from facturier.billing.aggregates import exact_sum
 from facturier.billing.models import (
     Company,
     DocType,
@@ -288,7 +289,7 @@ def journal_entries(
         per_kind = (
             InvoiceLine.objects.filter(invoice_id__in=[d["pk"] for d in chunk])
             .values("invoice_id", "kind")
-            .annotate(net=Sum("net_amount"))
+            .annotate(net=exact_sum("net_amount"))
         )
         for row in per_kind:
             nets.setdefault(row["invoice_id"], {})[row["kind"]] = row["net"]

@@ -18,8 +18,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Sum
-
+from facturier.billing.aggregates import exact_sum
 from facturier.billing.models import (
     BilledPeriod,
     Company,
@@ -108,7 +107,7 @@ def _daily_usage(company: Company, today: date) -> dict[int, Decimal]:
             occurred_on__lte=today,
         )
         .values("line_id")
-        .annotate(total=Sum("quantity"))
+        .annotate(total=exact_sum("quantity", places=4))
     )
     return {r["line_id"]: r["total"] / USAGE_WINDOW.days for r in rows}
 

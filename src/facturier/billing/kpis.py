@@ -33,6 +33,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, TruncMonth
 
+from facturier.billing.aggregates import exact_sum
 from facturier.billing.models import (
     BilledPeriod,
     ChainHead,
@@ -130,13 +131,13 @@ def line_totals(
     """
     groups = {
         tuple(row[k] for k in keys): row
-        for row in lines.values(*keys).annotate(total=Sum(_own_amount()))
+        for row in lines.values(*keys).annotate(total=exact_sum(_own_amount(), places=6))
     }
     changed = lines.filter(
         pk__in=ScheduledChange.objects.filter(effective__lte=today).values("line_id")
     )
     deltas = changed.annotate(now=_amount_on(today)).values(*keys)
-    for row in deltas.annotate(delta=Sum(F("now") - _own_amount(), output_field=MONEY)):
+    for row in deltas.annotate(delta=exact_sum(F("now") - _own_amount(), places=6)):
         groups[tuple(row[k] for k in keys)]["total"] += row["delta"]
     return list(groups.values())
 
@@ -263,7 +264,7 @@ def invoice_figures(
         .filter(Q(issue_date__gte=min(months[0], since)) | unpaid)
         .annotate(bucket=Case(*buckets, default=Value(""), output_field=CharField()))
         .values("issue_date", "doc_type", "bucket")
-        .annotate(total=Sum("total_gross"), settled=Sum("settled_amount"))
+        .annotate(total=exact_sum("total_gross"), settled=exact_sum("settled_amount"))
     )
     invoiced: list[tuple[date, Decimal]] = []
     window = Decimal(0)
@@ -293,7 +294,7 @@ def collected_per_month(
         qs = qs.filter(customer__sales_rep=sales_rep)
     # By day, added up into months here (see invoice_figures); the index payment_month_cover
     # holds every column read.
-    rows = qs.values("received_on").annotate(s=Sum("amount"))
+    rows = qs.values("received_on").annotate(s=exact_sum("amount"))
     return [_money(v) for v in kpis.per_month(((r["received_on"], r["s"]) for r in rows), months)]
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet
 
+from facturier.billing.aggregates import exact_sum
 from facturier.billing.models import Company, Customer, Invoice, Payment, PaymentAllocation
 
 
@@ -38,16 +39,16 @@ def invoice_by_number(number: str, *, company: Company | None = None) -> Invoice
 
 def customer_credit(customer: Customer) -> Decimal:
     """What the customer paid and is not yet allocated: kept on account, never lost."""
-    paid = Payment.objects.filter(customer=customer).aggregate(s=Sum("amount"))["s"] or 0
-    used = PaymentAllocation.objects.filter(payment__customer=customer).aggregate(s=Sum("amount"))[
-        "s"
-    ] or Decimal(0)
+    paid = Payment.objects.filter(customer=customer).aggregate(s=exact_sum("amount"))["s"] or 0
+    used = PaymentAllocation.objects.filter(payment__customer=customer).aggregate(
+        s=exact_sum("amount")
+    )["s"] or Decimal(0)
     return Decimal(paid) - used
 
 
 def customer_balance(customer: Customer) -> Decimal:
     """Outstanding on issued invoices (Σ balances) minus the customer's credit."""
     issued = Invoice.objects.filter(customer=customer, status="issued", doc_type="invoice")
-    totals = issued.aggregate(t=Sum("total_gross"), s=Sum("settled_amount"))
+    totals = issued.aggregate(t=exact_sum("total_gross"), s=exact_sum("settled_amount"))
     owed = (totals["t"] or Decimal(0)) - (totals["s"] or Decimal(0))
     return owed - customer_credit(customer)

@@ -15,11 +15,11 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from facturier.billing import clock
+from facturier.billing.aggregates import exact_sum
 from facturier.billing.bulk import rows_update
 from facturier.billing.models import (
     AuditEvent,
@@ -140,7 +140,7 @@ def _check_creditable(note: Invoice) -> None:
     if not original.is_issued or original.doc_type != DocType.INVOICE:
         raise NotAllowed(_("A credit note must correct an issued invoice."))
     credited = Invoice.objects.filter(corrects=original, status=InvoiceStatus.ISSUED).aggregate(
-        total=Sum("total_gross")
+        total=exact_sum("total_gross")
     )["total"] or Decimal(0)
     if note.total_gross <= 0 or credited + note.total_gross > original.total_gross:
         remaining = original.total_gross - credited

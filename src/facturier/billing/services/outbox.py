@@ -18,10 +18,11 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from facturier.billing import clock
+from facturier.billing.aggregates import exact_sum
 from facturier.billing.models import (
     ArchivedDocument,
     BillingRun,
@@ -173,7 +174,7 @@ def _digest_payload(
         subscription__isnull=False,
         issued_at__gte=day_start,
     )
-    total = issued.aggregate(s=Sum("total_gross"))["s"] or Decimal(0)
+    total = issued.aggregate(s=exact_sum("total_gross"))["s"] or Decimal(0)
     drafts = Invoice.objects.filter(
         company=company, status=InvoiceStatus.DRAFT, subscription__isnull=False
     ).select_related("customer", "subscription")

@@ -7,8 +7,8 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
 
+from facturier.billing.aggregates import exact_sum
 from facturier.billing.models import (
     Customer,
     DocType,
@@ -167,5 +167,5 @@ def _allocate(payment: Payment, plan: Sequence[tuple[Invoice, Decimal]]) -> None
 
 
 def payment_unallocated(payment: Payment) -> Decimal:
-    used = payment.allocations.aggregate(s=Sum("amount"))["s"] or Decimal(0)
+    used = payment.allocations.aggregate(s=exact_sum("amount"))["s"] or Decimal(0)
     return payment.amount - used

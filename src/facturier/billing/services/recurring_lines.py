@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Sum
-
+from facturier.billing.aggregates import exact_sum
 from facturier.billing.models import (
     BilledPeriod,
     ScheduledChange,
@@ -102,7 +101,7 @@ def unbilled_usage(sub: Subscription, until: date) -> dict[int, Decimal]:
         UsageRecord.objects.filter(line__subscription=sub, invoice__isnull=True)
         .filter(occurred_on__lte=until)
         .values("line_id")
-        .annotate(total=Sum("quantity"))
+        .annotate(total=exact_sum("quantity", places=4))
     )
     return {r["line_id"]: r["total"] for r in rows}
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Sum
-
+from facturier.billing.aggregates import exact_sum
 from facturier.billing.models import Invoice, InvoiceStatus, PaymentAllocation, Settlement
 
 
@@ -26,12 +25,12 @@ def settlement_refresh(invoice_id: int) -> Invoice:
     """Recompute from allocations and issued credit notes (DOMAIN invariant 8):
     balance = total − Σ allocations − Σ credit notes. The caller holds the row lock."""
     invoice = Invoice.objects.get(pk=invoice_id)
-    paid = PaymentAllocation.objects.filter(invoice_id=invoice_id).aggregate(s=Sum("amount"))[
+    paid = PaymentAllocation.objects.filter(invoice_id=invoice_id).aggregate(s=exact_sum("amount"))[
         "s"
     ] or Decimal(0)
     credited = Invoice.objects.filter(
         corrects_id=invoice_id, status=InvoiceStatus.ISSUED
-    ).aggregate(s=Sum("total_gross"))["s"] or Decimal(0)
+    ).aggregate(s=exact_sum("total_gross"))["s"] or Decimal(0)
     invoice.settled_amount = paid + credited
     invoice.settlement = settlement_state(total=invoice.total_gross, paid=paid, credited=credited)
     invoice.save(update_fields=["settled_amount", "settlement"])

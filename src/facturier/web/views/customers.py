@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.db.models import (
-    DecimalField,
     ExpressionWrapper,
     F,
     OuterRef,
@@ -23,6 +22,7 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
 
+from facturier.billing.aggregates import MONEY, Exact
 from facturier.billing.models import (
     Customer,
     DocType,
@@ -50,7 +50,6 @@ from facturier.web.forms.parties import CustomerForm
 from facturier.web.paging import paginate
 from facturier.web.views.subscriptions import frequency_label
 
-MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=20, decimal_places=2)
 RECENT = 20  # rows of each kind on the detail page; the full lists are in their sections
 
 
@@ -72,11 +71,12 @@ def with_balance(qs: QuerySet[Customer]) -> QuerySet[Customer]:
     unpaid = ExpressionWrapper(F("total_gross") - F("settled_amount"), output_field=MONEY)
     paid = Payment.objects.filter(customer=OuterRef("pk"))
     allocated = PaymentAllocation.objects.filter(payment__customer=OuterRef("pk"))
-    return qs.annotate(
-        balance=_sum(open_invoices, unpaid)
+    balance = (
+        _sum(open_invoices, unpaid)
         - _sum(paid, F("amount"))
         + _sum(allocated, F("amount"), by="payment__customer")
     )
+    return qs.annotate(balance=Exact(balance, output_field=MONEY))
 
 
 @requires(Can.VIEW)

@@ -7,13 +7,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Count, Sum
+from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
 
 from facturier.billing import clock
+from facturier.billing.aggregates import exact_sum
 from facturier.billing.models import (
     DocType,
     Invoice,
@@ -42,7 +43,7 @@ from facturier.web.paging import paginate
 def payment_list(request: WebRequest) -> HttpResponse:
     filters = PaymentFilterForm(request.GET)
     qs = filters.filter(restrict_to_visible(Payment.objects.all(), request))
-    totals = qs.order_by().aggregate(count=Count("pk"), amount=Sum("amount"))
+    totals = qs.order_by().aggregate(count=Count("pk"), amount=exact_sum("amount"))
     context = paginate(request, qs.select_related("customer").order_by("-received_on", "-pk"))
     page = list(context["page_obj"])
     # What each payment of the page settled, in one query.
