@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from django.db import transaction
 
 from facturier.billing.models import DocType, Invoice, InvoiceStatus
-from facturier.billing.services.drafts import LineData, invoice_create
+from facturier.billing.services.drafts import LineData, invoice_create, line_data_of
 from facturier.billing.services.errors import NotAllowed
 from facturier.billing.services.issuing import invoice_issue
 
@@ -29,21 +29,7 @@ def credit_note_create(
     if invoice.status != InvoiceStatus.ISSUED or invoice.doc_type != DocType.INVOICE:
         raise NotAllowed("only an issued invoice can be credited", field="invoice")
     if lines is None:
-        lines = [
-            LineData(
-                description=line.description,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                vat_code=line.vat_code,
-                unit_code=line.unit_code,
-                discount_percent=line.discount_percent,
-                discount_amount=line.discount_amount,
-                kind=line.kind,
-                period_start=line.period_start,
-                period_end=line.period_end,
-            )
-            for line in invoice.lines.order_by("position")
-        ]
+        lines = [line_data_of(line) for line in invoice.lines.order_by("position")]
     note = invoice_create(
         company=invoice.company,
         customer=invoice.customer,

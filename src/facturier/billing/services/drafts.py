@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from facturier.billing.models import (
     Company,
@@ -42,6 +43,23 @@ class LineData:
     product: Product | None = None
     period_start: date | None = None
     period_end: date | None = None
+
+
+def line_data_of(line: InvoiceLine) -> LineData:
+    """A stored line's values, every one explicit (nothing falls back to its product)."""
+    return LineData(
+        description=line.description,
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        vat_code=line.vat_code,
+        unit_code=line.unit_code,
+        discount_percent=line.discount_percent,
+        discount_amount=line.discount_amount,
+        kind=line.kind,
+        product=line.product,
+        period_start=line.period_start,
+        period_end=line.period_end,
+    )
 
 
 def _decimal(value: object, field: str) -> Decimal:
@@ -254,18 +272,42 @@ def draft_build(
     return DraftBuild(invoice, built)
 
 
+DRAFT_FIELDS = ("customer", "period_start", "period_end", "customer_po", "notes",
+                "payment_terms_days")  # fmt: skip
+
+
 @transaction.atomic
-def invoice_update_draft(invoice: Invoice, *, lines: Sequence[LineData]) -> Invoice:
-    """Replace a draft's lines; refused once issued."""
+def invoice_update_draft(invoice: Invoice, *, lines: Sequence[LineData], **fields: Any) -> Invoice:
+    """Replace a draft's lines and, optionally, its `DRAFT_FIELDS`; refused once issued.
+
+    Checked as a new draft is: InvalidInput names the field at fault and nothing changes. A
+    recurring draft (lines to confirm, review before issue) keeps its subscription, so its
+    customer cannot change.
+    """
+    unknown = set(fields) - set(DRAFT_FIELDS)
+    if unknown:
+        raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}", field=min(unknown))
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
     if invoice.status != InvoiceStatus.DRAFT:
-        raise NotAllowed(f"{invoice.number} is issued and cannot be edited; issue a credit note.")
-    built = build_lines(invoice.company, lines)
+        raise NotAllowed(
+            _("%(n)s is issued and cannot be edited; issue a credit note.") % {"n": invoice.number}
+        )
+    values = {name: fields.get(name, getattr(invoice, name)) for name in DRAFT_FIELDS}
+    if invoice.subscription_id is not None and values["customer"].pk != invoice.customer_id:
+        raise InvalidInput(
+            _("A recurring invoice is billed to its subscription's customer."), field="customer"
+        )
+    build = draft_build(
+        company=invoice.company, lines=lines, doc_type=invoice.doc_type,
+        corrects=invoice.corrects, subscription=invoice.subscription, **values,
+    )  # fmt: skip
+    for name in DRAFT_FIELDS:
+        setattr(invoice, name, values[name])
     invoice.lines.all().delete()
-    for line in built:
+    for line in build.lines:
         line.invoice = invoice
-    InvoiceLine.objects.bulk_create(built)
-    _set_totals(invoice, built)
+    InvoiceLine.objects.bulk_create(build.lines)
+    _set_totals(invoice, build.lines)
     invoice.save()
     return invoice
 

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import click
 
 from facturier.cli.main import cli, friendly_errors
-from facturier.cli.params import actor, company_option, resolve_company, resolve_invoice
+from facturier.cli.params import (
+    AMOUNT,
+    actor,
+    company_option,
+    resolve_company,
+    resolve_invoice,
+)
 from facturier.core.money import format_amount, format_date
 
 
@@ -83,15 +90,22 @@ def _line(r: dict[str, Any]) -> str:
 @company_option
 @friendly_errors
 def show(number: str, company_ref: str | None) -> None:
-    """Show one document with its lines and VAT breakdown."""
+    """Show one document (a number, or a draft's id) with its lines and VAT breakdown."""
 
     company = resolve_company(company_ref)
-    inv = resolve_invoice(company, number)
+    if number.isdigit() and not company.invoices.filter(number=number).exists():
+        inv = _draft(company, int(number))
+    else:
+        inv = resolve_invoice(company, number)
     r = _row(inv)
     click.echo(_line(r))
     for line in inv.lines.order_by("position"):
         total = format_amount(line.net_amount, inv.currency)
-        click.echo(f"  {line.quantity.normalize():>8} × {line.description[:50]:<50} {total:>14}")
+        price = format_amount(line.unit_price.normalize(), inv.currency)
+        click.echo(
+            f"  {line.position:>2}. {line.quantity.normalize():>8} × {price:>12}"
+            f"  {line.description[:50]:<50} {total:>14}"
+        )
     for b in inv.vat_breakdown:
         click.echo(f"  VAT {b['category']} {b['rate']} % on {b['base']}: {b['vat']}")
     _show_reminders(inv)
@@ -138,6 +152,51 @@ def credit(number: str, reason: str, company_ref: str | None) -> None:
     inv = resolve_invoice(company, number)
     note = credit_note_create(inv, actor=actor(), reason=reason)
     click.echo(f"Issued credit note {note.number} for {format_amount(note.total_gross)}.")
+
+
+@invoices.command("set-line")
+@click.argument("draft_id", type=int)
+@click.argument("position", type=click.IntRange(min=1))
+@click.option("--quantity", type=AMOUNT, help="The line's quantity (a to-confirm hour count, say).")
+@click.option("--price", type=AMOUNT, help="The unit price excl. VAT.")
+@click.option("--description", help="The line's text.")
+@company_option
+@friendly_errors
+def set_line(
+    draft_id: int,
+    position: int,
+    quantity: Decimal | None,
+    price: Decimal | None,
+    description: str | None,
+    company_ref: str | None,
+) -> None:
+    """Change one line of a draft before it is issued or confirmed.
+
+    POSITION is the line's number in `facturier invoices show DRAFT_ID`. The totals are
+    computed again; an issued document never changes (issue a credit note).
+    """
+    from dataclasses import replace
+
+    from facturier.billing.services.drafts import invoice_update_draft, line_data_of
+
+    if quantity is None and price is None and description is None:
+        raise click.UsageError("give --quantity, --price or --description")
+    company = resolve_company(company_ref)
+    draft = _draft(company, draft_id)
+    lines = [line_data_of(line) for line in draft.lines.order_by("position")]
+    if position > len(lines):
+        raise click.ClickException(f"draft {draft_id} has {len(lines)} line(s), not {position}")
+    changes: dict[str, Any] = {
+        "quantity": quantity, "unit_price": price, "description": description,
+    }  # fmt: skip
+    lines[position - 1] = replace(
+        lines[position - 1], **{k: v for k, v in changes.items() if v is not None}
+    )
+    draft = invoice_update_draft(draft, lines=lines)
+    click.echo(
+        f"Draft {draft.pk}: line {position} changed; total "
+        f"{format_amount(draft.total_gross, draft.currency)} incl. VAT."
+    )
 
 
 @invoices.command("confirm")

@@ -20,7 +20,7 @@ from facturier.billing.models import (
 )
 from facturier.billing.models.catalog import VAT_CHOICES, LineKindChoices
 from facturier.billing.services.drafts import LineData
-from facturier.web.forms.common import DateInput, decimal_field
+from facturier.web.forms.common import DateInput, NumberField, decimal_field
 from facturier.web.forms.subscriptions import BaseLineFormSet, LineForm
 
 
@@ -82,23 +82,36 @@ class InvoiceFilterForm(forms.Form):
 
 
 class InvoiceLineForm(LineForm):
-    """A one-off invoice's line: no metered or to-confirm mode."""
+    """A one-off invoice's line: no metered or to-confirm mode. A draft's line being edited
+    keeps its service period and fixed discount in hidden fields."""
+
+    period_start = forms.DateField(required=False, widget=forms.HiddenInput)
+    period_end = forms.DateField(required=False, widget=forms.HiddenInput)
+    discount_amount = NumberField(
+        required=False, max_digits=14, decimal_places=2, min_value=0, widget=forms.HiddenInput
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         del self.fields["mode"]
 
-    def invoice_line(self) -> LineData:
+    def invoice_line(self, *, explicit: bool = False) -> LineData:
+        """The line to build. `explicit` (editing a draft): the values shown are the line's
+        own, so they are kept even where they came from a product whose values changed since."""
         line = self.line_data()
+        data = self.cleaned_data
         return LineData(
             description=line.description,
             quantity=line.quantity,
             unit_price=line.unit_price,
-            vat_code=line.vat_code,
-            unit_code=line.unit_code,
+            vat_code=data["vat_code"] if explicit else line.vat_code,
+            unit_code=data["unit_code"] if explicit else line.unit_code,
             discount_percent=line.discount_percent,
-            kind=line.kind,
+            discount_amount=data.get("discount_amount") or Decimal(0),
+            kind=data["kind"] if explicit else line.kind,
             product=line.product,
+            period_start=data.get("period_start"),
+            period_end=data.get("period_end"),
         )
 
     def line_data(self) -> Any:
@@ -109,6 +122,11 @@ class InvoiceLineForm(LineForm):
 InvoiceLineFormSet = forms.formset_factory(
     InvoiceLineForm, formset=BaseLineFormSet, extra=3, max_num=100
 )
+# A draft's lines: each can be removed, "Add a line" adds a blank one.
+DraftLineFormSet = forms.formset_factory(
+    InvoiceLineForm, formset=BaseLineFormSet, extra=0, max_num=100,
+    can_delete=True, can_delete_extra=False,
+)  # fmt: skip
 
 
 class InvoiceForm(forms.Form):

@@ -224,13 +224,20 @@ class BaseLineFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
     """Lines of a form; build it with ``form_kwargs={"products": ...}``."""
 
     def filled(self) -> list[LineForm]:
-        """The lines given, in order (untouched blank rows are left out)."""
-        return [f for f in self.forms if f.has_changed() and f.is_valid()]  # type: ignore[misc]
+        """The lines given, in order (untouched blank rows and removed lines are left out)."""
+        return [f for i, f in enumerate(self.forms) if self._kept(i, f) and f.is_valid()]  # type: ignore[misc]
+
+    def _kept(self, index: int, form: forms.Form) -> bool:
+        # A line the form started with (editing a draft) stays until it is removed; a blank
+        # row counts once something was typed in it.
+        if index < self.initial_form_count():
+            return not (self.can_delete and self._should_delete_form(form))  # type: ignore[attr-defined]
+        return form.has_changed()
 
     def clean(self) -> None:
         if any(self.errors):
             return
-        if not any(f.has_changed() for f in self.forms):
+        if not any(self._kept(i, f) for i, f in enumerate(self.forms)):
             raise forms.ValidationError(_("Give at least one line."))
 
 

@@ -6,14 +6,14 @@ issue a credit note. Every write goes through a service; a refusal changes nothi
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from django.contrib import messages
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Case, Count, DecimalField, F, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, QuerySet, Value, When
 from django.http import FileResponse, Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from facturier.billing import clock
+from facturier.billing.aggregates import MONEY, exact_sum
 from facturier.billing.models import (
     ArchivedDocument,
     DeliveryAttempt,
@@ -35,7 +36,12 @@ from facturier.billing.models import (
     Settlement,
 )
 from facturier.billing.services.credit_notes import credit_note_create
-from facturier.billing.services.drafts import invoice_create, invoice_delete_draft
+from facturier.billing.services.drafts import (
+    DRAFT_FIELDS,
+    invoice_create,
+    invoice_delete_draft,
+    invoice_update_draft,
+)
 from facturier.billing.services.dunning import (
     invoice_dispute_set,
     reminder_schedule,
@@ -57,6 +63,7 @@ from facturier.web.access import (
 from facturier.web.forms.common import add_service_error, with_one_more_line
 from facturier.web.forms.invoices import (
     CreditNoteForm,
+    DraftLineFormSet,
     InvoiceFilterForm,
     InvoiceForm,
     InvoiceLineFormSet,
@@ -65,7 +72,6 @@ from facturier.web.forms.invoices import (
 from facturier.web.forms.subscriptions import add_line_error
 
 PER_PAGE = 50
-MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=20, decimal_places=2)
 ZERO = Value(Decimal(0), output_field=MONEY)
 
 
@@ -91,10 +97,10 @@ def list_totals(qs: QuerySet[Invoice]) -> dict[str, Any]:
     )
     totals = qs.order_by().aggregate(
         count=Count("pk"),
-        net=Sum(_signed("total_net")),
-        vat=Sum(_signed("total_vat")),
-        gross=Sum(_signed("total_gross")),
-        balance=Sum(owed),
+        net=exact_sum(_signed("total_net")),
+        vat=exact_sum(_signed("total_vat")),
+        gross=exact_sum(_signed("total_gross")),
+        balance=exact_sum(owed),
     )
     return {k: (v if v is not None else Decimal(0)) for k, v in totals.items()}
 
@@ -168,17 +174,31 @@ def invoice_list(request: WebRequest) -> HttpResponse:
     return render(request, "web/invoices/list.html", context)
 
 
-def _new_forms(request: WebRequest, data: Any = None) -> tuple[InvoiceForm, Any]:
+def _forms(request: WebRequest, data: Any = None, draft: Invoice | None = None) -> tuple[Any, Any]:
+    """The invoice form and its lines: empty for a new invoice, else the draft's values."""
+    if draft is None:
+        initial: dict[str, Any] = {"customer": request.GET.get("customer")}
+        lines_initial = None
+    else:
+        initial = {name: getattr(draft, name) for name in DRAFT_FIELDS}
+        lines_initial = [
+            {name: getattr(line, name) for name in _LINE_FIELDS} for line in draft.lines.all()
+        ]
     form = InvoiceForm(
-        data,
-        customers=visible_customers(request).order_by("legal_name"),
-        initial={"customer": request.GET.get("customer")},
+        data, customers=visible_customers(request).order_by("legal_name"), initial=initial
     )
+    if draft is not None and draft.subscription_id is not None:
+        form.fields["customer"].disabled = True  # billed to the subscription's customer
     products = products_of(request.company.pk)
-    lines = InvoiceLineFormSet(data, prefix="lines", form_kwargs={"products": products})
+    formset = InvoiceLineFormSet if draft is None else DraftLineFormSet
+    lines = formset(data, prefix="lines", initial=lines_initial, form_kwargs={"products": products})
     return form, lines
 
 
+_LINE_FIELDS = (
+    "product", "description", "quantity", "unit_price", "vat_code", "unit_code",
+    "discount_percent", "kind", "period_start", "period_end", "discount_amount",
+)  # fmt: skip
 # A service's field name → this form's.
 _INVOICE_FIELDS = {"payment_terms": "payment_terms_days"}
 
@@ -186,29 +206,55 @@ _INVOICE_FIELDS = {"payment_terms": "payment_terms_days"}
 @requires(Can.EDIT_DRAFTS)
 def invoice_new(request: WebRequest) -> HttpResponse:
     """A one-off invoice: saved as a draft, or created and issued at once."""
+    return _invoice_form(request, None)
+
+
+@requires(Can.EDIT_DRAFTS)
+def invoice_edit(request: WebRequest, pk: int) -> HttpResponse:
+    """A draft's header and lines (the quantities of lines to confirm, say), saved as a draft
+    or saved and issued at once."""
+    draft = _get(request, pk)
+    if draft.status != InvoiceStatus.DRAFT:
+        messages.error(request, _("%(n)s is issued and cannot be edited; issue a credit note.")
+                       % {"n": draft.number})  # fmt: skip
+        return redirect("web:invoice", pk=draft.pk)
+    return _invoice_form(request, draft)
+
+
+def _invoice_form(request: WebRequest, draft: Invoice | None) -> HttpResponse:
+    def page(form: Any, lines: Any) -> HttpResponse:
+        context = {"form": form, "lines": lines, "draft": draft}
+        return render(request, "web/invoices/form.html", context)
+
     if request.method != "POST":
-        form, formset = _new_forms(request)
-        return render(request, "web/invoices/form.html", {"form": form, "lines": formset})
+        return page(*_forms(request, None, draft))
+    if "add_line" in request.POST:
+        build = partial(_forms, request, draft=draft)
+        return page(*with_one_more_line(request.POST, build, limit=100))
     issue = "issue" in request.POST
     if issue:
         ensure(request, Can.ISSUE_INVOICES)
-    form, formset = _new_forms(request, request.POST)
-    if "add_line" in request.POST:
-        return _with_one_more_line(request)
+    form, formset = _forms(request, request.POST, draft)
     if form.is_valid() and formset.is_valid():
         lines = formset.filled()
-        data = form.cleaned_data
+        header = {name: form.cleaned_data.get(name) for name in DRAFT_FIELDS}
+        header["customer_po"] = header["customer_po"] or ""
+        header["notes"] = header["notes"] or ""
+        # Editing: the values shown are the line's own (unless its product was changed).
+        line_data = [
+            line.invoice_line(explicit=draft is not None and "product" not in line.changed_data)
+            for line in lines
+        ]
         try:
-            # One transaction: an invoice that cannot be issued is not left behind as a draft.
+            # One transaction: an invoice that cannot be issued is left as it was.
             with transaction.atomic():
-                invoice = invoice_create(
-                    company=request.company, customer=data["customer"],
-                    lines=[line.invoice_line() for line in lines],
-                    period_start=data.get("period_start"), period_end=data.get("period_end"),
-                    customer_po=data.get("customer_po") or "", notes=data.get("notes") or "",
-                    payment_terms_days=data.get("payment_terms_days"),
-                )  # fmt: skip
-                if issue:
+                if draft is None:
+                    invoice = invoice_create(company=request.company, lines=line_data, **header)
+                else:
+                    invoice = invoice_update_draft(draft, lines=line_data, **header)
+                if issue and invoice.subscription_id is not None:
+                    invoice = draft_confirm(invoice, actor=_actor(request))
+                elif issue:
                     invoice = invoice_issue(invoice, actor=_actor(request))
         except ServiceError as exc:
             if not add_line_error(formset, lines, exc):
@@ -220,14 +266,7 @@ def invoice_new(request: WebRequest) -> HttpResponse:
             else:
                 messages.success(request, _("Draft saved."))
             return redirect("web:invoice", pk=invoice.pk)
-    return render(request, "web/invoices/form.html", {"form": form, "lines": formset})
-
-
-def _with_one_more_line(request: WebRequest) -> HttpResponse:
-    form, formset = with_one_more_line(
-        request.POST, lambda data: _new_forms(request, data), limit=100
-    )
-    return render(request, "web/invoices/form.html", {"form": form, "lines": formset})
+    return page(form, formset)
 
 
 def _detail_context(request: WebRequest, invoice: Invoice, **forms: Any) -> dict[str, Any]:
@@ -404,6 +443,7 @@ urlpatterns = [
     path("", invoice_list, name="invoices"),
     path("new/", invoice_new, name="invoice_new"),
     path("<int:pk>/", invoice_detail, name="invoice"),
+    path("<int:pk>/edit/", invoice_edit, name="invoice_edit"),
     path("<int:pk>/pdf/", invoice_pdf, name="invoice_pdf"),
     path("<int:pk>/xml/", invoice_xml, name="invoice_xml"),
     path("<int:pk>/issue/", invoice_issue_view, name="invoice_issue"),

@@ -1,0 +1,58 @@
+"""`facturier invoices show ID` and `set-line`: a draft's lines changed before it is issued
+(the quantity of a line to confirm, say); refusals exit 2 and change nothing."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+from click.testing import CliRunner
+
+from facturier.billing.services import LineData, invoice_issue
+from facturier.cli import commands  # noqa: F401  (registers the commands)
+from facturier.cli.main import cli
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_show_a_draft_and_change_a_line(make_draft):
+    draft = make_draft([LineData(description=d, quantity=D(1), unit_price=D(10)) for d in "ab"])
+    shown = run("invoices", "show", str(draft.pk))
+    assert shown.exit_code == 0 and " 2.        1 ×" in shown.output
+    result = run("invoices", "set-line", str(draft.pk), "2", "--quantity", "4,5",
+                 "--price", "20", "--description", "Heures de novembre")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "120,00" in result.output  # (10 + 4.5 × 20) × 1.2
+    draft.refresh_from_db()
+    line = draft.lines.get(position=2)
+    assert (line.quantity, line.unit_price, line.description) == (
+        D("4.5"), D(20), "Heures de novembre"
+    )
+    assert draft.total_net == D(100) and draft.status == "draft"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["3", "--quantity", "2"], "has 2 line(s), not 3"),
+        (["1"], "give --quantity, --price or --description"),
+        (["1", "--quantity", "beaucoup"], "not an amount"),
+        (["0", "--quantity", "1"], "0 is not in the range"),
+    ],
+)
+def test_refusals_exit_2_and_change_nothing(make_draft, args, message):
+    draft = make_draft([LineData(description=d, quantity=D(1), unit_price=D(10)) for d in "ab"])
+    result = run("invoices", "set-line", str(draft.pk), *args)
+    assert result.exit_code == 2 and message in result.output, result.output
+    draft.refresh_from_db()
+    assert draft.total_net == D(20)
+
+
+def test_an_issued_invoice_never_changes(make_draft):
+    issued = invoice_issue(make_draft(), actor="t")
+    result = run("invoices", "set-line", str(issued.pk), "1", "--quantity", "9")
+    assert result.exit_code == 2 and "already issued" in result.output
+    assert run("invoices", "show", "999").exit_code == 2
+    assert "no draft with id 999" in run("invoices", "set-line", "999", "1", "--quantity", "1").output
