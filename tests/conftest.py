@@ -42,6 +42,15 @@ COMPANY_FIELDS: dict[str, Any] = {
 }
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _static_root() -> None:
+    """The static files directory exists (as `make run`'s collectstatic leaves it), so the
+    static file middleware does not warn on every test client it is built for."""
+    from django.conf import settings as django_settings
+
+    Path(django_settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
+
+
 @pytest.fixture
 def company(db: None) -> Company:
     return company_create(**COMPANY_FIELDS)
