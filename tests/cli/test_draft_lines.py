@@ -28,7 +28,9 @@ def test_show_a_draft_and_change_a_line(make_draft):
     draft.refresh_from_db()
     line = draft.lines.get(position=2)
     assert (line.quantity, line.unit_price, line.description) == (
-        D("4.5"), D(20), "Heures de novembre"
+        D("4.5"),
+        D(20),
+        "Heures de novembre",
     )
     assert draft.total_net == D(100) and draft.status == "draft"
 
@@ -55,4 +57,5 @@ def test_an_issued_invoice_never_changes(make_draft):
     result = run("invoices", "set-line", str(issued.pk), "1", "--quantity", "9")
     assert result.exit_code == 2 and "already issued" in result.output
     assert run("invoices", "show", "999").exit_code == 2
-    assert "no draft with id 999" in run("invoices", "set-line", "999", "1", "--quantity", "1").output
+    missing = run("invoices", "set-line", "999", "1", "--quantity", "1")
+    assert missing.exit_code == 2 and "no draft with id 999" in missing.output

@@ -37,15 +37,15 @@ def _posted(page_of: Invoice, **overrides: str) -> dict[str, str]:
         "lines-MIN_NUM_FORMS": "0", "lines-MAX_NUM_FORMS": "100",
     }  # fmt: skip
     for i, line in enumerate(lines):
-        data |= {
-            f"lines-{i}-product": "", f"lines-{i}-description": line.description,
-            f"lines-{i}-quantity": str(line.quantity), f"lines-{i}-unit_price": str(line.unit_price),
-            f"lines-{i}-vat_code": line.vat_code, f"lines-{i}-unit_code": line.unit_code,
-            f"lines-{i}-discount_percent": str(line.discount_percent), f"lines-{i}-kind": line.kind,
-            f"lines-{i}-period_start": line.period_start.isoformat() if line.period_start else "",
-            f"lines-{i}-period_end": line.period_end.isoformat() if line.period_end else "",
-            f"lines-{i}-discount_amount": str(line.discount_amount),
+        values = {
+            "product": "", "description": line.description, "quantity": line.quantity,
+            "unit_price": line.unit_price, "vat_code": line.vat_code,
+            "unit_code": line.unit_code, "discount_percent": line.discount_percent,
+            "kind": line.kind, "discount_amount": line.discount_amount,
+            "period_start": line.period_start.isoformat() if line.period_start else "",
+            "period_end": line.period_end.isoformat() if line.period_end else "",
         }  # fmt: skip
+        data |= {f"lines-{i}-{name}": str(value) for name, value in values.items()}
     return data | overrides
 
 
