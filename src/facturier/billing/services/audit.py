@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from facturier.billing import clock
 from facturier.billing.models import (
@@ -17,6 +18,7 @@ from facturier.billing.models import (
     Invoice,
     InvoiceStatus,
 )
+from facturier.billing.services.errors import NotAllowed
 from facturier.billing.snapshots import document_content
 from facturier.core.hashing import canonical_json, chain_hash, file_sha256
 
@@ -124,6 +126,36 @@ def _verify_archive(company: Company) -> list[Break]:
                 if file_sha256(f.read()) != digest:
                     return [Break("archive", company.pk, where, f"{name} altered")]
     return []
+
+
+class ArchiveDamaged(NotAllowed):
+    """An archived file is missing or no longer has the SHA-256 recorded when it was written."""
+
+
+def archived_bytes(archive: ArchivedDocument, which: str) -> bytes:
+    """The archived PDF or XML (`which`), checked against its recorded SHA-256 before it is
+    handed out: a damaged file is refused (ArchiveDamaged), never served as the original."""
+    from django.core.files.storage import default_storage
+
+    name, digest = (
+        (archive.pdf_name, archive.pdf_sha256)
+        if which == "pdf"
+        else (archive.xml_name, archive.xml_sha256)
+    )
+    try:
+        with default_storage.open(name, "rb") as f:
+            data: bytes = f.read()
+    except FileNotFoundError as exc:
+        raise ArchiveDamaged(
+            _("The archived file %(name)s is missing: restore it from a backup "
+              "(facturier audit verify checks the whole archive).") % {"name": name}
+        ) from exc  # fmt: skip
+    if file_sha256(data) != digest:
+        raise ArchiveDamaged(
+            _("The archived file %(name)s was altered since it was written: restore it from a "
+              "backup (facturier audit verify checks the whole archive).") % {"name": name}
+        )  # fmt: skip
+    return data
 
 
 def _verify_events(company: Company) -> list[Break]:
