@@ -267,7 +267,7 @@ If you have already paid it, please disregard this message.
 {company}
 """,
     ),
-    ("reminder.2", "fr"): (
+    ("reminder.3", "fr"): (
         "Deuxième relance : facture {number} impayée – {company}",
         """Bonjour,
 
@@ -281,7 +281,7 @@ Nous vous remercions de procéder à son règlement dans les meilleurs délais.
 {company}
 """,
     ),
-    ("reminder.2", "en"): (
+    ("reminder.3", "en"): (
         "Second reminder: invoice {number} overdue – {company}",
         """Hello,
 
