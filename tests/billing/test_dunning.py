@@ -217,10 +217,11 @@ def test_the_formal_notice_states_penalties_and_the_indemnity_to_a_business(
     business = issue()  # 1 200,00 €
     private = issue("500", customer=consumer)  # 600,00 €
     partly = issue()
-    payment_record(
-        customer=customer, amount=D("200.00"), received_on=ISSUE, method="transfer",
-        allocations=[(partly, D("200.00"))], actor="t",
-    )  # fmt: skip
+    with at(ISSUE):
+        payment_record(
+            customer=customer, amount=D("200.00"), received_on=ISSUE, method="transfer",
+            allocations=[(partly, D("200.00"))], actor="t",
+        )  # fmt: skip
     # The pass was down from J+1 to J+40: the formal notice only, 40 days late.
     summary = run_on(DUE + timedelta(days=40))
     assert dict(summary.sent) == {4: 3}
@@ -253,10 +254,11 @@ def test_what_stops_reminders(
     company: Company, customer: Customer, consumer: Customer, issue: Any
 ) -> None:
     paid, disputed, credited, paused = issue(), issue(), issue(), issue(customer=consumer)
-    payment_record(
-        customer=customer, amount=D("1200.00"), received_on=ISSUE, method="transfer",
-        allocations=[(paid, D("1200.00"))], actor="t",
-    )  # fmt: skip
+    with at(ISSUE):
+        payment_record(
+            customer=customer, amount=D("1200.00"), received_on=ISSUE, method="transfer",
+            allocations=[(paid, D("1200.00"))], actor="t",
+        )  # fmt: skip
     invoice_dispute_set(disputed, disputed=True, by="u")
     with at(ISSUE + timedelta(days=1)):
         note = credit_note_create(credited, actor="t", reason="Annulée")
@@ -321,10 +323,11 @@ def test_send_now_is_refused_with_nothing_changed(
 ) -> None:
     draft = make_draft()
     paid, disputed, credited = issue(), issue(), issue()
-    payment_record(
-        customer=customer, amount=D("1200.00"), received_on=ISSUE, method="transfer",
-        allocations=[(paid, D("1200.00"))], actor="t",
-    )  # fmt: skip
+    with at(ISSUE):
+        payment_record(
+            customer=customer, amount=D("1200.00"), received_on=ISSUE, method="transfer",
+            allocations=[(paid, D("1200.00"))], actor="t",
+        )  # fmt: skip
     invoice_dispute_set(disputed, disputed=True, by="u")
     with at(ISSUE + timedelta(days=1)):
         note = credit_note_create(credited, actor="t", reason="Annulée")

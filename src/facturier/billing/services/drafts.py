@@ -23,6 +23,14 @@ from facturier.billing.models import (
 )
 from facturier.billing.models.company import VatRegime
 from facturier.billing.services.errors import InvalidInput, NotAllowed
+from facturier.billing.services.limits import (
+    AMOUNT,
+    QUANTITY,
+    UNIT_PRICE,
+    check_size,
+    check_text,
+    fits,
+)
 from facturier.core import totals as core_totals
 from facturier.core import vat
 from facturier.core.units import check_unit
@@ -86,6 +94,11 @@ class LineLike(Protocol):
     def product(self) -> Product | None: ...
 
 
+# InvoiceLine.description and SubscriptionLine.description (CharField max_length).
+DESCRIPTION_MAX = 500
+CUSTOMER_PO_MAX = 50  # Invoice.customer_po
+
+
 @dataclass(frozen=True)
 class ResolvedLine:
     description: str
@@ -106,6 +119,7 @@ def resolve_line(
     description = (data.description or (product.name if product else "")).strip()
     if not description:
         raise InvalidInput("a line needs a description", field=f"{where}.description")
+    check_text(description, f"{where}.description", max_length=DESCRIPTION_MAX)
     price = data.unit_price
     if price is None and product is not None:
         price = product.unit_price
@@ -117,7 +131,8 @@ def resolve_line(
     except ValueError as exc:
         raise InvalidInput(str(exc), field=where) from exc
     kind = data.kind or (product.kind if product else "services")
-    return ResolvedLine(description, _decimal(price, f"{where}.unit_price"), rate, unit, kind)
+    price = check_size(price, f"{where}.unit_price", **UNIT_PRICE)
+    return ResolvedLine(description, price, rate, unit, kind)
 
 
 def build_lines(company: Company, lines: Sequence[LineData]) -> list[InvoiceLine]:
@@ -131,20 +146,27 @@ def build_lines(company: Company, lines: Sequence[LineData]) -> list[InvoiceLine
             data, company=company, where=where, vat_code="FR-0-FRANCHISE" if franchise else None
         )
         rate = resolved.vat
+        if data.period_start and data.period_end and data.period_end < data.period_start:
+            raise InvalidInput(_("the period ends before it starts"), field=f"{where}.period_end")
         line_input = core_totals.LineInput(
-            quantity=_decimal(data.quantity, f"{where}.quantity"),
+            quantity=check_size(data.quantity, f"{where}.quantity", **QUANTITY),
             unit_price=resolved.unit_price,
             vat_category=rate.category,
             vat_rate=rate.rate,
             discount_percent=_decimal(data.discount_percent, f"{where}.discount_percent"),
-            discount_amount=_decimal(data.discount_amount, f"{where}.discount_amount"),
+            discount_amount=check_size(data.discount_amount, f"{where}.discount_amount", **AMOUNT),
             exemption_reason=rate.exemption_reason_fr,
         )
+        # The decimals are checked by the e-invoicing rules (validate_line), the size above.
         try:
             core_totals.validate_line(line_input)
             net = core_totals.line_net(line_input, company.currency).net
         except ValueError as exc:
             raise InvalidInput(str(exc), field=where) from exc
+        if not fits(net, **AMOUNT):
+            raise InvalidInput(
+                _("the line amount (quantity × unit price) is too large"), field=where
+            )
         built.append(
             InvoiceLine(
                 position=position,
@@ -188,6 +210,8 @@ def _set_totals(invoice: Invoice, lines: Sequence[InvoiceLine]) -> None:
         result = core_totals.compute_totals(line_inputs(lines), invoice.currency)
     except ValueError as exc:
         raise InvalidInput(str(exc), field="lines") from exc
+    if not all(fits(t, **AMOUNT) for t in (result.net, result.vat, result.gross)):
+        raise InvalidInput(_("the invoice total is too large"), field="lines")
     invoice.total_net = result.net
     invoice.total_vat = result.vat
     invoice.total_gross = result.gross
@@ -254,6 +278,7 @@ def draft_build(
         raise InvalidInput("the period ends before it starts", field="period_end")
     if payment_terms_days is not None and not 0 <= payment_terms_days <= 60:
         raise InvalidInput("payment terms must be 0 to 60 days (L441-10)", field="payment_terms")
+    check_text(customer_po, "customer_po", max_length=CUSTOMER_PO_MAX)
     built = build_lines(company, lines)
     invoice = Invoice(
         company=company,

@@ -23,12 +23,14 @@ from facturier.billing.aggregates import exact_sum
 from facturier.billing.bulk import rows_update
 from facturier.billing.models import (
     AuditEvent,
+    BilledPeriod,
     ChainHead,
     DocType,
     Invoice,
     InvoiceStatus,
     NumberingSeries,
     OutboxMessage,
+    PeriodOutcome,
     SeriesCounter,
 )
 from facturier.billing.services.audit import audit_event_build, chain_head_lock
@@ -111,7 +113,19 @@ def invoices_issue(invoice_ids: Sequence[int], *, actor: str) -> IssueResult:
         ready.setdefault((draft.company_id, draft.doc_type), []).append(draft)
     for (_company_id, doc_type), group in sorted(ready.items()):
         result.issued += _number_group(group, doc_type=doc_type, actor=actor)
+    _periods_invoiced(result.issued)
     return result
+
+
+def _periods_invoiced(issued: Sequence[Invoice]) -> None:
+    """A recurring draft that waited (lines to confirm, review) is now issued, whichever path
+    issued it: its billing period becomes "invoiced" in the ledger (a second update, as
+    draft_confirm also does, changes nothing)."""
+    recurring = [inv.pk for inv in issued if inv.subscription_id is not None]
+    if recurring:
+        BilledPeriod.objects.filter(invoice_id__in=recurring, outcome=PeriodOutcome.DRAFTED).update(
+            outcome=PeriodOutcome.INVOICED
+        )
 
 
 def _prepare(draft: Invoice) -> None:
@@ -131,6 +145,16 @@ def _prepare(draft: Invoice) -> None:
         raise MissingMentions(_("Cannot issue: missing %(names)s.") % {"names": names}, codes=codes)
     if draft.doc_type == DocType.CREDIT_NOTE:
         _check_creditable(draft)
+    elif draft.total_gross < 0:
+        # A negative invoice is a refund: the law and the accounts want a credit note that
+        # names the invoice it corrects. A zero total (a free period) is issued as usual.
+        raise NotAllowed(
+            _(
+                "An invoice cannot have a negative total (%(t)s): to refund or correct an "
+                "invoice, issue a credit note for it."
+            )
+            % {"t": format_amount(draft.total_gross, draft.currency, locale=_lang())}
+        )
 
 
 def _check_creditable(note: Invoice) -> None:
@@ -204,6 +228,9 @@ def _number_group(group: list[Invoice], *, doc_type: str, actor: str) -> list[In
     for draft in group:
         if draft.corrects_id:
             settlement_refresh(draft.corrects_id)
+        elif draft.total_gross == 0:
+            # Nothing to pay: "paid" at once, never listed as unpaid nor reminded.
+            settlement_refresh(draft.pk)
     return group
 
 

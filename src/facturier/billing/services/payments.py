@@ -7,7 +7,10 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
+from facturier.billing import clock
 from facturier.billing.aggregates import exact_sum
 from facturier.billing.models import (
     Customer,
@@ -21,14 +24,22 @@ from facturier.billing.models import (
 )
 from facturier.billing.services.audit import audit_record
 from facturier.billing.services.errors import InvalidInput, NotAllowed
+from facturier.billing.services.limits import AMOUNT, check_size, check_text
 from facturier.billing.services.outbox import payment_received_queue
 from facturier.billing.services.settlement import settlement_refresh
-from facturier.core.money import round_money
+from facturier.core.money import format_amount, round_money
+
+REFERENCE_MAX = 140  # Payment.reference
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    return format_amount(amount, currency, locale=get_language() or "fr")
 
 
 def _check_amount(amount: Decimal, field: str) -> Decimal:
     if not isinstance(amount, Decimal) or not amount.is_finite():
         raise InvalidInput("not an amount", field=field)
+    check_size(amount, field, **AMOUNT)  # first: rounding a huge amount fails
     if amount <= 0:
         raise InvalidInput("must be more than zero", field=field)
     if round_money(amount) != amount:
@@ -56,6 +67,10 @@ def payment_record(
     _check_amount(amount, "amount")
     if method not in PaymentMethod.values:
         raise InvalidInput(f"unknown method '{method}'", field="method")
+    if received_on > clock.company_today(customer.company):
+        # A payment is recorded once received: a date ahead is a typing mistake.
+        raise InvalidInput(_("a payment cannot be dated in the future"), field="received_on")
+    reference = check_text(reference.strip(), "reference", max_length=REFERENCE_MAX)
     payment = Payment(
         company=customer.company,
         customer=customer,
@@ -63,7 +78,7 @@ def payment_record(
         amount=amount,
         currency=customer.company.currency,
         method=method,
-        reference=reference.strip(),
+        reference=reference,
         recorded_by=actor,
     )
     plan = (
@@ -120,21 +135,46 @@ def _explicit(
     plan, total = [], Decimal(0)
     for i, (given, amount) in enumerate(allocations, start=1):
         field = f"allocations[{i}]"
-        _check_amount(amount, field)
         invoice = locked.get(given.pk)
         if invoice is None:
             raise InvalidInput("invoice of another customer", field=field)
         if invoice.status != InvoiceStatus.ISSUED or invoice.doc_type != DocType.INVOICE:
             raise NotAllowed("only issued invoices can be paid", field=field)
+        # Checked before the amount: asked to settle "its balance", a paid invoice gives 0.
+        _check_settleable(invoice, field)
+        _check_amount(amount, field)
         if amount > invoice.balance:
             raise NotAllowed(
-                f"{amount} is more than {invoice.number}'s balance ({invoice.balance})", field=field
+                _("%(amount)s is more than %(n)s's balance (%(balance)s)")
+                % {
+                    "amount": _money(amount, invoice.currency),
+                    "n": invoice.number,
+                    "balance": _money(invoice.balance, invoice.currency),
+                },
+                field=field,
             )
         plan.append((invoice, amount))
         total += amount
     if total > available:
-        raise InvalidInput(f"allocations ({total}) exceed the amount ({available})", field="amount")
+        currency = customer.company.currency
+        raise InvalidInput(
+            _("allocations (%(total)s) exceed the amount (%(available)s)")
+            % {"total": _money(total, currency), "available": _money(available, currency)},
+            field="amount",
+        )
     return plan
+
+
+def _check_settleable(invoice: Invoice, field: str) -> None:
+    """Refuse, naming the invoice, one that has nothing left to pay."""
+    if invoice.settlement == Settlement.CANCELLED:
+        raise NotAllowed(
+            _("%(n)s is cancelled by a credit note: nothing is left to pay.")
+            % {"n": invoice.number},
+            field=field,
+        )
+    if invoice.balance <= 0:
+        raise NotAllowed(_("%(n)s is already paid.") % {"n": invoice.number}, field=field)
 
 
 def _oldest_first(customer: Customer, amount: Decimal) -> list[tuple[Invoice, Decimal]]:
