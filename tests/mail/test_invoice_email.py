@@ -137,7 +137,7 @@ def test_issue_without_sending_then_send_by_hand(smtp, frozen, company, customer
     runner = CliRunner()
     shown = runner.invoke(cli, ["invoices", "show", inv.number])
     assert shown.exit_code == 0, shown.output
-    assert "son abonnement émet les factures sans les envoyer" in shown.output
+    assert "its subscription issues invoices without sending them" in shown.output
     assert f"facturier invoices send {inv.number}" in shown.output
 
     for expected in (1, 2):  # each send by hand is a new message
@@ -162,10 +162,10 @@ def test_customer_without_billing_email_waits(smtp, frozen, customer, issued):
     assert not OutboxMessage.objects.filter(kind="email.invoice").exists()
     runner = CliRunner()
     shown = runner.invoke(cli, ["invoices", "show", inv.number])
-    assert "le client n'a pas d'adresse e-mail de facturation" in shown.output
+    assert "the customer has no billing email" in shown.output
     refused = runner.invoke(cli, ["invoices", "send", inv.number])
     assert refused.exit_code == 2
-    assert "n'a pas d'adresse e-mail de facturation" in refused.output
+    assert "has no billing email" in refused.output
     assert "Traceback" not in refused.output
 
 
@@ -173,7 +173,7 @@ def test_send_by_hand_refuses_a_document_not_yet_archived(smtp, frozen, issued):
     inv = issued()
     runner = CliRunner()
     refused = runner.invoke(cli, ["invoices", "send", inv.number])
-    assert refused.exit_code == 2 and "n'est pas encore archivé" in refused.output
+    assert refused.exit_code == 2 and "is not archived yet" in refused.output
     assert not OutboxMessage.objects.filter(kind="email.invoice").exists()
     unknown = runner.invoke(cli, ["invoices", "send", "F1999-00001"])
     assert unknown.exit_code == 2 and "no document numbered" in unknown.output

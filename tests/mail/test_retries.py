@@ -88,7 +88,7 @@ def test_permanent_refusal_fails_at_once_and_is_reported(smtp, frozen, issued, c
     assert listed.exit_code == 0, listed.output
     assert f"{row.pk:>6} email.invoice" in listed.output and "No such user" in listed.output
     everything = runner.invoke(cli, ["mail", "list"])
-    assert "1 message(s) n'ont pas pu être distribués" in everything.output
+    assert "1 message(s) could not be delivered" in everything.output
     shown = runner.invoke(cli, ["mail", "show", str(row.pk)])
     assert "Status: failed, 1 attempt(s)" in shown.output
     assert "to  compta@boulangerie.example: failed (550 5.1.1 No such user)" in shown.output

@@ -91,7 +91,7 @@ def test_cli_templates(company, tmp_path) -> None:
     assert listed.exit_code == 0, listed.output
     assert "reminder.formal: Formal notice" in listed.output and "{late_charges}" in listed.output
     shown = runner.invoke(cli, ["mail", "template", "invoice", "en"])
-    assert "texte par défaut" in shown.output and "Subject: Invoice {number}" in shown.output
+    assert "built-in wording" in shown.output and "Subject: Invoice {number}" in shown.output
 
     body = tmp_path / "body.txt"
     body.write_text("Hello {customer}, total {montant}.", encoding="utf-8")

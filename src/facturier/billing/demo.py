@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -32,9 +33,28 @@ DEMO_PASSWORD = "facturier"
 ACTOR = "demo"
 
 
+@dataclass(frozen=True)
+class DemoLoaded:
+    company: str  # the demo company's name
+    owner: str  # the username of its owner (DEMO_USER unless that name was taken)
+
+
+def _free_username(name: str) -> str:
+    """`name`, or `name2`, `name3`… when a user has it already: a forced load adds a company
+    with its own users and never touches (nor resets the password of) an existing account."""
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects
+    candidate, n = name, 1
+    while users.filter(username=candidate).exists():
+        n += 1
+        candidate = f"{name}{n}"
+    return candidate
+
+
 @transaction.atomic
-def demo_load(*, force: bool = False) -> str | None:
-    """Create the demo company unless a company exists; return its name when created."""
+def demo_load(*, force: bool = False) -> DemoLoaded | None:
+    """Create the demo company unless a company exists (or `force`); None when not loaded."""
     if Company.objects.exists() and not force:
         return None
     company = company_create(
@@ -55,15 +75,18 @@ def demo_load(*, force: bool = False) -> str | None:
         email="factures@atelier-numerique.example",
         accounting_email="compta@atelier-numerique.example",
     )
-    user_create(
-        company=company, username=DEMO_USER, password=DEMO_PASSWORD, role="owner",
-        email="direction@atelier-numerique.example",
+    owner = user_create(
+        company=company, username=_free_username(DEMO_USER), password=DEMO_PASSWORD,
+        role="owner", email="direction@atelier-numerique.example",
     )  # fmt: skip
     sales = user_create(
-        company=company, username="claire", password=DEMO_PASSWORD, role="sales",
-        email="claire@atelier-numerique.example",
+        company=company, username=_free_username("claire"), password=DEMO_PASSWORD,
+        role="sales", email="claire@atelier-numerique.example",
     )  # fmt: skip
-    user_create(company=company, username="compta", password=DEMO_PASSWORD, role="accountant")
+    user_create(
+        company=company, username=_free_username("compta"), password=DEMO_PASSWORD,
+        role="accountant",
+    )  # fmt: skip
     hosting = product_create(
         company=company, sku="HEB-PRO", name="Hébergement Pro (mensuel)",
         unit_code="MON", unit_price=Decimal("49.90"), vat_code="FR-20",
@@ -139,7 +162,7 @@ def demo_load(*, force: bool = False) -> str | None:
         reference="CHQ 0001234", allocations=[(second, Decimal("500.00"))], actor=ACTOR,
     )  # fmt: skip
     _demo_subscriptions(today, hosting, support, boulangerie, cabinet, berlin, dupont, sales)
-    return company.legal_name
+    return DemoLoaded(company=company.legal_name, owner=owner.get_username())
 
 
 def _demo_subscriptions(

@@ -44,18 +44,29 @@ def friendly_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+# Commands that work for the site rather than talk to the person at the terminal keep the
+# site's language (LANGUAGE_CODE): the worker's ledger reasons, the web server.
+SITE_LANGUAGE_COMMANDS = {"worker", "serve"}
+
 # Click exits 2 on bad arguments; refused input (ClickException) gets the same code.
 click.ClickException.exit_code = EXIT_USAGE
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="facturier")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Facturier: recurring invoicing for French and European businesses.
 
     Set DATABASE_URL to use PostgreSQL (SQLite in ./var by default).
     """
     django_setup()
+    if ctx.invoked_subcommand not in SITE_LANGUAGE_COMMANDS:
+        from django.utils import translation
+
+        # The command line speaks English (its help and messages); the services' messages
+        # too, not the site's language. Restored when the command ends.
+        ctx.with_resource(translation.override("en"))
 
 
 def main() -> None:

@@ -35,8 +35,26 @@ class DateType(click.ParamType):  # type: ignore[type-arg]
             self.fail(f"{exc} (use 28/11/2026 or 2026-11-28)", param, ctx)
 
 
+class SecondsType(click.FloatRange):
+    """A positive, finite number of seconds (at most a day): not 0, -1, nan or inf."""
+
+    name = "seconds"
+
+    def __init__(self) -> None:
+        super().__init__(min=0, min_open=True, max=86400)
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        import math
+
+        rv = super().convert(value, param, ctx)  # nan passes the range check: refuse it here
+        if math.isnan(rv):
+            self.fail("expected a number of seconds, not nan", param, ctx)
+        return rv
+
+
 AMOUNT = AmountType()
 DATE = DateType()
+SECONDS = SecondsType()
 
 company_option = click.option(
     "--company",
@@ -46,14 +64,31 @@ company_option = click.option(
 )
 
 
+def _reference(ref: str, what: str, option: str) -> str:
+    """The reference without surrounding spaces; an empty one names nothing (it would match a
+    record whose SIREN or code is blank), so it is refused."""
+    ref = ref.strip()
+    if not ref:
+        raise click.BadParameter(
+            f"give the {what}'s reference, not an empty one", param_hint=option
+        )
+    return ref
+
+
 def resolve_company(ref: str | None) -> Any:
     from facturier.billing.models import Company
 
     companies = Company.objects.all()
-    if ref:
-        company = companies.filter(siren=ref).first() or (
-            companies.filter(pk=int(ref)).first() if ref.isdigit() else None
-        )
+    if ref is not None:
+        ref = _reference(ref, "company", "--company")
+        same_siren = list(companies.filter(siren=ref).order_by("pk")[:2])
+        if len(same_siren) > 1:  # e.g. a second demo company: never pick one silently
+            raise click.ClickException(
+                f"several companies have SIREN {ref}: choose one by its id with --company ID"
+            )
+        company = same_siren[0] if same_siren else None
+        if company is None and ref.isdigit():
+            company = companies.filter(pk=int(ref)).first()
         if company is None:
             raise click.ClickException(f"no company with SIREN or id '{ref}'")
         return company
@@ -62,7 +97,7 @@ def resolve_company(ref: str | None) -> Any:
         return companies.get()
     if count == 0:
         raise click.ClickException("no company yet: run `facturier demo load` or create one")
-    raise click.ClickException("several companies: choose one with --company SIREN")
+    raise click.ClickException("several companies: choose one with --company SIREN (or its id)")
 
 
 def resolve_invoice(company: Any, number: str) -> Any:
@@ -75,7 +110,8 @@ def resolve_invoice(company: Any, number: str) -> Any:
     return invoice
 
 
-def resolve_customer(company: Any, ref: str) -> Any:
+def resolve_customer(company: Any, ref: str, *, option: str = "--customer") -> Any:
+    ref = _reference(ref, "customer", option)
     customer = (
         company.customers.filter(code=ref).first() or company.customers.filter(siren=ref).first()
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from facturier.billing.models import DocType, Invoice, InvoiceStatus
 from facturier.billing.services.drafts import LineData, invoice_create, line_data_of
@@ -26,7 +27,11 @@ def credit_note_create(
     Issued at once unless `issue` is False; it settles the invoice by its total, and a full
     credit cancels it.
     """
-    if invoice.status != InvoiceStatus.ISSUED or invoice.doc_type != DocType.INVOICE:
+    if invoice.doc_type != DocType.INVOICE:
+        raise NotAllowed(
+            _("a credit note cannot be credited: only an invoice can"), field="invoice"
+        )
+    if invoice.status != InvoiceStatus.ISSUED:
         raise NotAllowed("only an issued invoice can be credited", field="invoice")
     if lines is None:
         lines = [line_data_of(line) for line in invoice.lines.order_by("position")]

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from facturier.cli.main import EXIT_FAILED, cli, friendly_errors
-from facturier.cli.params import DATE, company_option, resolve_company
+from facturier.cli.params import DATE, SECONDS, company_option, resolve_company
 from facturier.core.money import format_amount, format_date
 
 
@@ -34,7 +34,7 @@ def run(
     from facturier.billing.models import Company
     from facturier.billing.services.billing_run import billing_run, subscriptions_due
 
-    company = resolve_company(company_ref) if company_ref else None
+    company = resolve_company(company_ref) if company_ref is not None else None
     companies = [company] if company else list(Company.objects.all())
     due = sum(subscriptions_due(c, as_of or clock.company_today(c)) for c in companies)
     with click.progressbar(
@@ -74,7 +74,9 @@ def _dec(text: str) -> Any:
 
 @cli.command()
 @click.option("--until-idle", is_flag=True, help="Do all due work, then exit.")
-@click.option("--tick", default=30.0, show_default=True, help="Seconds between idle checks.")
+@click.option(
+    "--tick", type=SECONDS, default=30.0, show_default=True, help="Seconds between idle checks."
+)
 def worker(until_idle: bool, tick: float) -> None:
     """Run due work: billing at each company's hour, and the outbox. SIGTERM stops it cleanly
     after the current unit; any number of workers can run at once."""

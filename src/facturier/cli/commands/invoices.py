@@ -38,9 +38,20 @@ def _row(inv: Any) -> dict[str, Any]:
         "total_net": str(inv.total_net),
         "total_vat": str(inv.total_vat),
         "total_gross": str(inv.total_gross),
-        "balance": str(inv.balance) if inv.is_issued else None,
-        "settlement": inv.settlement if inv.is_issued else None,
+        # What remains to pay is an invoice's; a credit note has no balance of its own.
+        "balance": str(inv.balance) if _payable(inv) else None,
+        "settlement": inv.settlement if _payable(inv) else None,
     }
+
+
+def _payable(inv: Any) -> bool:
+    return bool(inv.is_issued and inv.doc_type == "invoice")
+
+
+def _percent(rate: Any) -> str:
+    """A VAT rate the French way: "20 %", "5,5 %", "0 %"."""
+    text = format(Decimal(str(rate)).normalize(), "f")
+    return text.replace(".", ",") + "\u00a0%"
 
 
 @invoices.command("list")
@@ -107,7 +118,9 @@ def show(number: str, company_ref: str | None) -> None:
             f"  {line.description[:50]:<50} {total:>14}"
         )
     for b in inv.vat_breakdown:
-        click.echo(f"  VAT {b['category']} {b['rate']} % on {b['base']}: {b['vat']}")
+        base = format_amount(Decimal(str(b["base"])), inv.currency)
+        vat = format_amount(Decimal(str(b["vat"])), inv.currency)
+        click.echo(f"  VAT {b['category']} {_percent(b['rate'])} on {base}: {vat}")
     _show_reminders(inv)
     from facturier.cli.commands.mail import delivery_lines
 
@@ -214,10 +227,11 @@ def confirm(draft_id: int, company_ref: str | None) -> None:
     click.echo(f"Issued {inv.number} on {format_date(inv.issue_date)}.")
 
 
-def _archived_bytes(number: str, company_ref: str | None, which: str) -> tuple[str, bytes]:
-    from django.core.files.storage import default_storage
-
+def _archived_bytes(number: str, company_ref: str | None, which: str) -> bytes:
+    """The archived file, checked against its recorded SHA-256: a missing or altered file is
+    refused (ArchiveDamaged), never handed out as the original."""
     from facturier.billing.models import ArchivedDocument
+    from facturier.billing.services.audit import archived_bytes
 
     company = resolve_company(company_ref)
     inv = resolve_invoice(company, number)
@@ -226,9 +240,7 @@ def _archived_bytes(number: str, company_ref: str | None, which: str) -> tuple[s
         raise click.ClickException(
             f"{number} is not archived yet: the worker renders it (facturier worker --until-idle)"
         )
-    name = arch.pdf_name if which == "pdf" else arch.xml_name
-    with default_storage.open(name, "rb") as f:
-        return name, f.read()
+    return archived_bytes(arch, which)
 
 
 def _write_out(data: bytes, output: str | None, default_name: str) -> None:
@@ -239,7 +251,10 @@ def _write_out(data: bytes, output: str | None, default_name: str) -> None:
         sys.stdout.buffer.write(data)
         return
     target = Path(output or default_name)
-    target.write_bytes(data)
+    try:
+        target.write_bytes(data)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {target}: {exc.strerror or exc}") from exc
     click.echo(f"Wrote {target} ({len(data)} bytes).", err=True)
 
 
@@ -250,7 +265,7 @@ def _write_out(data: bytes, output: str | None, default_name: str) -> None:
 @friendly_errors
 def pdf(number: str, output: str | None, company_ref: str | None) -> None:
     """Write the archived PDF/A-3 (with its Factur-X XML) of an issued document."""
-    _name, data = _archived_bytes(number, company_ref, "pdf")
+    data = _archived_bytes(number, company_ref, "pdf")
     _write_out(data, output, f"{number.replace('/', '_')}.pdf")
 
 
@@ -261,7 +276,7 @@ def pdf(number: str, output: str | None, company_ref: str | None) -> None:
 @friendly_errors
 def xml(number: str, output: str | None, company_ref: str | None) -> None:
     """Write the archived Factur-X / EN 16931 CII XML of an issued document."""
-    _name, data = _archived_bytes(number, company_ref, "xml")
+    data = _archived_bytes(number, company_ref, "xml")
     _write_out(data, output, f"{number.replace('/', '_')}.xml")
 
 

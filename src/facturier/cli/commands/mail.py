@@ -168,7 +168,10 @@ def show(message_id: int, company_ref: str | None, mailbox: bool, raw: bool) -> 
     if mailbox:
         box = _mailbox_qs(company).filter(pk=message_id).first()
         if box is None:
-            raise click.ClickException(_("no mailbox message %(id)d") % {"id": message_id})
+            raise click.ClickException(
+                _("no message %(id)d in the local mailbox (see: facturier mail list --mailbox)")
+                % {"id": message_id}
+            )
         _print_mailbox(box, raw)
         return
     msg = (

@@ -63,7 +63,8 @@ def record(
         plan = []
         for spec in allocations:
             number, _, share = spec.partition("=")
-            inv = invoice_by_number(number.strip(), company=company)
+            number = number.strip()
+            inv = invoice_by_number(number, company=company) if number else None
             if inv is None:
                 raise click.BadParameter(f"no invoice numbered '{number}'", param_hint="--invoice")
             try:

@@ -38,7 +38,7 @@ def run(as_of: date | None, dry_run: bool, company_ref: str | None, as_json: boo
     """Send each unpaid invoice the reminder due today (each level at most once)."""
     from facturier.billing.services.dunning import reminders_run
 
-    company = resolve_company(company_ref) if company_ref else None
+    company = resolve_company(company_ref) if company_ref is not None else None
     summary = reminders_run(as_of=as_of, company=company, dry_run=dry_run, actor=actor())
     if as_json:
         click.echo(json.dumps({
@@ -173,9 +173,24 @@ def policy_load(path: Path, company_ref: str | None) -> None:
         if unknown or missing:
             what = f"unknown {sorted(unknown)}" if unknown else f"missing {sorted(missing)}"
             raise click.BadParameter(f"level #{i}: {what}", param_hint="PATH")
+        for key, value in row.items():
+            wrong = _json_type_error(key, value)
+            if wrong:
+                raise click.BadParameter(f"level #{i}: '{key}' {wrong}", param_hint="PATH")
         levels.append(LevelData(**row))
     company = resolve_company(company_ref)
     _print_policy(reminder_policy_set(company, levels, by=actor()), as_json=False)
+
+
+def _json_type_error(key: str, value: Any) -> str:
+    """Why a level's JSON value has the wrong type ('' when right): named here, with its
+    field, rather than as the database's bare "“no” value must be True or False"."""
+    if key == "name":
+        return "" if isinstance(value, str) else f"must be a text, not {json.dumps(value)}"
+    if key in ("level", "days"):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return "" if ok else f"must be a whole number, not {json.dumps(value)}"
+    return "" if isinstance(value, bool) else f"must be true or false, not {json.dumps(value)}"
 
 
 @policy.command("reset")
@@ -204,8 +219,18 @@ def send(number: str, company_ref: str | None) -> None:
     reminder = reminder_send_now(inv, by=actor())
     click.echo(
         f"Reminder queued for {inv.number}: {format_amount(reminder.amount_due, inv.currency)} "
-        f"due, {reminder.days_late} days late."
+        f"due, {_lateness(reminder.days_late, reminder.sent_on, inv.due_date)}."
     )
+
+
+def _lateness(days_late: int, sent_on: date, due_date: date | None) -> str:
+    """How late the invoice is ("12 days late"), or that it is not due yet: a reminder sent by
+    hand before the due date is not "0 days late"."""
+    if days_late > 0:
+        return f"{days_late} day{'s' if days_late > 1 else ''} late"
+    if due_date is None or sent_on >= due_date:
+        return "due today, not late yet"
+    return f"not due yet (due on {format_date(due_date)})"
 
 
 def reminder_lines(reminders: Any) -> list[str]:
@@ -275,7 +300,7 @@ def pause(customer_ref: str, resume: bool, company_ref: str | None) -> None:
     """Pause (or --resume) the automatic reminders of a customer (code or SIREN)."""
     from facturier.billing.services.dunning import customer_reminders_pause
 
-    customer = resolve_customer(resolve_company(company_ref), customer_ref)
+    customer = resolve_customer(resolve_company(company_ref), customer_ref, option="CUSTOMER")
     customer_reminders_pause(customer, paused=not resume, by=actor())
     state = "resumed" if resume else "paused"
     click.echo(f"Automatic reminders {state} for {customer.legal_name}.")

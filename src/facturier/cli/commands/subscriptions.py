@@ -63,9 +63,11 @@ def _parse_line(spec: str) -> SubscriptionLineData:
     from facturier.billing.services.subscriptions import SubscriptionLineData
 
     parts = [p.strip() for p in spec.split(";")]
-    if len(parts) < 3:
+    if not 3 <= len(parts) <= 5:
         raise click.BadParameter(
-            "expected 'DESCRIPTION;QUANTITY;UNIT PRICE[;VAT CODE[;MODE]]'", param_hint="--line"
+            f"expected 'DESCRIPTION;QUANTITY;UNIT PRICE[;VAT CODE[;MODE]]', not {len(parts)} "
+            f"fields in '{spec}'",
+            param_hint="--line",
         )
     try:
         quantity = Decimal(parts[1].replace(",", "."))
@@ -94,8 +96,7 @@ def _parse_line(spec: str) -> SubscriptionLineData:
 @click.option(
     "--days-before",
     type=click.IntRange(0, 60),
-    default=0,
-    help="In advance: bill N days before each period.",
+    help="In advance: bill N days before each period (default 0).",
 )
 @click.option(
     "--days", "semi_days", metavar="D1,D2", help="Twice a month: the two days (default 1,15)."
@@ -110,31 +111,38 @@ def _parse_line(spec: str) -> SubscriptionLineData:
 @friendly_errors
 def create(
     customer_ref: str, name: str, lines: tuple[str, ...], every: str, interval: int,
-    preset: str | None, anchor: date, arrears: bool, days_before: int, semi_days: str | None,
-    service_start: date | None, count: int | None, until: date | None, review: bool,
-    company_ref: str | None,
+    preset: str | None, anchor: date, arrears: bool, days_before: int | None,
+    semi_days: str | None, service_start: date | None, count: int | None, until: date | None,
+    review: bool, company_ref: str | None,
 ) -> None:  # fmt: skip
     """Create a recurring invoice; the billing run issues it from then on."""
     from facturier.billing.services.subscriptions import subscription_create
 
-    company = resolve_company(company_ref)
-    customer = resolve_customer(company, customer_ref)
     if preset:
         freq = PRESETS[preset]
         every, interval = str(freq.unit), freq.interval
+    if days_before is not None and arrears:
+        raise click.UsageError(
+            "--days-before is for billing in advance: it cannot go with --arrears"
+        )
     end_kind = "count" if count else "until" if until else "never"
     extra = {}
-    if semi_days:
+    if semi_days is not None:
         try:
             day1, day2 = (int(x) for x in semi_days.split(","))
         except ValueError as exc:
             raise click.BadParameter("expected two days, e.g. 1,15", param_hint="--days") from exc
+        if every != "semi_monthly":
+            raise click.UsageError("--days is for twice a month: give --every semi_monthly too")
         extra = {"semi_monthly_day1": day1, "semi_monthly_day2": day2}
+    parsed_lines = [_parse_line(x) for x in lines]
+    company = resolve_company(company_ref)
+    customer = resolve_customer(company, customer_ref)
     sub = subscription_create(
-        customer=customer, name=name, lines=[_parse_line(x) for x in lines],
+        customer=customer, name=name, lines=parsed_lines,
         frequency_unit=every, interval=interval, anchor=anchor, actor=actor(),
         timing="arrears" if arrears else "advance", end_kind=end_kind, end_count=count,
-        end_date=until, review_before_issue=review, days_before=days_before,
+        end_date=until, review_before_issue=review, days_before=days_before or 0,
         start=service_start, **extra,
     )  # fmt: skip
     nxt = format_date(sub.next_billing_date) if sub.next_billing_date else "-"

@@ -11,8 +11,12 @@ from facturier.cli.main import cli, friendly_errors
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def manage(args: tuple[str, ...]) -> None:
     """Run a Django management command (migrate, createsuperuser, shell, …)."""
-    from django.core.management import execute_from_command_line
+    from django.core.management import execute_from_command_line, get_commands
 
+    name = args[0] if args else ""
+    if name and not name.startswith("-") and name != "help" and name not in get_commands():
+        # Django would print "Unknown command" and exit 1: it is a usage error (exit 2).
+        raise click.UsageError(f"unknown command '{name}' (facturier manage help lists them)")
     execute_from_command_line(["facturier manage", *args])
 
 
@@ -52,15 +56,23 @@ def demo() -> None:
 
 
 @demo.command("load")
-@click.option("--force", is_flag=True, help="Load even when the database has a company.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Load even when the database has a company: another demo company is added, with "
+    "its own users (admin2… when admin is taken; existing accounts are left unchanged).",
+)
 @friendly_errors
 def load(force: bool) -> None:
     """Create a demo company with customers, products and invoices (if the database is empty)."""
     from facturier.billing.demo import DEMO_PASSWORD, DEMO_USER, demo_load
 
-    created = demo_load(force=force)
-    if created:
-        click.echo(f"Demo company loaded: {created}.")
-    else:
+    loaded = demo_load(force=force)
+    if loaded is None:
         click.echo("A company exists already: demo data not loaded (use --force to add it).")
-    click.echo(f"Sign in at http://127.0.0.1:8000/ as {DEMO_USER} / {DEMO_PASSWORD}")
+        click.echo(f"Sign in at http://127.0.0.1:8000/ as {DEMO_USER} / {DEMO_PASSWORD}")
+        return
+    click.echo(f"Demo company loaded: {loaded.company}.")
+    if loaded.owner != DEMO_USER:
+        click.echo(f"User '{DEMO_USER}' exists already and was left unchanged.")
+    click.echo(f"Sign in at http://127.0.0.1:8000/ as {loaded.owner} / {DEMO_PASSWORD}")

@@ -1,0 +1,260 @@
+"""Refusals of the command line found by QA: each ends with a clear `Error: …`, exit 2, and
+changes nothing; and what the commands print (English, French amounts)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from click.testing import CliRunner
+from django.contrib.auth import get_user_model
+from django.core.files.storage import default_storage
+from django.utils import translation
+
+from facturier.billing.models import (
+    ArchivedDocument,
+    Company,
+    Invoice,
+    Payment,
+    ReminderLevel,
+    Subscription,
+)
+from facturier.billing.services import company_create, credit_note_create, invoice_issue
+from facturier.cli import commands  # noqa: F401  (registers the commands)
+from facturier.cli.main import cli
+from facturier.worker.outbox import outbox_deliver
+from tests.conftest import COMPANY_FIELDS
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture
+def _media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+# --- 1. an empty reference names nothing -----------------------------------------------------
+
+
+@pytest.mark.parametrize("ref", ["", "  "])
+def test_empty_customer_is_refused_not_the_one_without_siren(make_draft, consumer, ref):
+    assert consumer.siren == ""  # an empty reference used to match this customer
+    result = run("payments", "record", "--customer", ref, "--amount", "10")
+    assert result.exit_code == 2
+    assert "--customer" in result.output and "not an empty one" in result.output
+    assert not Payment.objects.exists()
+
+
+def test_empty_customer_refused_by_reminders_pause(consumer):
+    result = run("reminders", "pause", "")
+    assert result.exit_code == 2 and "not an empty one" in result.output
+    consumer.refresh_from_db()
+    assert not consumer.reminders_paused
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["invoices", "list"], ["billing", "run", "--dry-run"], ["reminders", "run", "--dry-run"]],
+)
+def test_empty_company_is_refused(company, args):
+    result = run(*args, "--company", "")
+    assert result.exit_code == 2
+    assert "--company" in result.output and "not an empty one" in result.output
+
+
+def test_a_siren_shared_by_two_companies_picks_none(company):
+    other = company_create(**COMPANY_FIELDS)
+    result = run("invoices", "list", "--company", company.siren)
+    assert result.exit_code == 2
+    assert f"several companies have SIREN {company.siren}" in result.output
+    assert run("invoices", "list", "--company", str(other.pk)).exit_code == 0
+
+
+# --- 2. archived files: checked before they are handed out; output path errors -------------
+
+
+@pytest.mark.usefixtures("_media")
+@pytest.mark.parametrize("kind", ["pdf", "xml"])
+def test_tampered_archive_is_refused(make_draft, tmp_path, kind):
+    inv = invoice_issue(make_draft(), actor="t")
+    outbox_deliver()
+    arch = ArchivedDocument.objects.get(invoice=inv)
+    with open(default_storage.path(getattr(arch, f"{kind}_name")), "ab") as f:
+        f.write(b"tampered")
+    out = tmp_path / f"out.{kind}"
+    result = run("invoices", kind, inv.number, "-o", str(out))
+    assert result.exit_code == 2
+    assert "was altered since it was written" in result.output
+    assert not out.exists()
+
+
+@pytest.mark.usefixtures("_media")
+@pytest.mark.parametrize("kind", ["pdf", "xml"])
+def test_missing_archive_is_refused(make_draft, tmp_path, kind):
+    inv = invoice_issue(make_draft(), actor="t")
+    outbox_deliver()
+    default_storage.delete(getattr(ArchivedDocument.objects.get(invoice=inv), f"{kind}_name"))
+    out = tmp_path / f"out.{kind}"
+    result = run("invoices", kind, inv.number, "-o", str(out))
+    assert result.exit_code == 2
+    assert "is missing" in result.output and "Traceback" not in result.output
+    assert not out.exists()
+
+
+@pytest.mark.usefixtures("_media")
+def test_unwritable_output_is_refused(make_draft, tmp_path):
+    inv = invoice_issue(make_draft(), actor="t")
+    outbox_deliver()
+    missing_dir = tmp_path / "nope" / "x.xml"
+    for target in (missing_dir, tmp_path):
+        result = run("invoices", "xml", inv.number, "-o", str(target))
+        assert result.exit_code == 2, result.output
+        assert f"Error: cannot write {target}" in result.output
+    assert not missing_dir.parent.exists()
+
+
+# --- 3. demo load --force --------------------------------------------------------------------
+
+
+def test_demo_load_force_adds_a_company_and_keeps_the_existing_admin(db):
+    assert run("demo", "load").exit_code == 0
+    admin = get_user_model().objects.get(username="admin")
+    admin.set_password("changed by its owner")
+    admin.save()
+    result = run("demo", "load", "--force")
+    assert result.exit_code == 0, result.output
+    assert "Demo company loaded" in result.output
+    assert "as admin2 / facturier" in result.output
+    assert Company.objects.count() == 2
+    admin.refresh_from_db()
+    assert admin.check_password("changed by its owner")
+    assert admin.membership.company == Company.objects.order_by("pk").first()
+    new = get_user_model().objects.get(username="admin2")
+    assert new.membership.company == Company.objects.order_by("pk").last()
+    assert new.membership.role == "owner"
+    assert run("audit", "verify").exit_code == 0
+
+
+# --- 4, 5. worker --tick, manage --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("tick", ["-1", "nan", "0", "inf"])
+def test_worker_tick_must_be_positive_seconds(db, tick):
+    result = run("worker", "--until-idle", "--tick", tick)
+    assert result.exit_code == 2
+    assert "--tick" in result.output
+
+
+def test_manage_unknown_command_is_a_usage_error(db):
+    result = CliRunner().invoke(cli, ["manage", "bogus"])
+    assert result.exit_code == 2
+    assert "unknown command 'bogus'" in result.output
+
+
+# --- 6. invoices show --------------------------------------------------------------------------
+
+
+def test_show_prints_the_vat_breakdown_the_french_way(make_draft):
+    inv = invoice_issue(make_draft(), actor="t")
+    result = run("invoices", "show", inv.number)
+    assert result.exit_code == 0
+    assert "VAT S 20\xa0% on 100,00\xa0€: 20,00\xa0€" in result.output
+
+
+def test_a_credit_note_shows_no_balance(make_draft):
+    inv = invoice_issue(make_draft(), actor="t")
+    note = credit_note_create(inv, actor="t")
+    rows = {r["number"]: r for r in json.loads(run("invoices", "list", "--json").output)}
+    assert rows[note.number]["balance"] is None and rows[note.number]["settlement"] is None
+    assert rows[inv.number]["balance"] == "0.00"
+    first_line = run("invoices", "show", note.number).output.splitlines()[0]
+    assert first_line.rstrip().endswith("120,00\xa0€")  # the total, then no balance
+    assert first_line.count("120,00") == 1  # before the fix, a balance of 120,00 € followed
+
+
+# --- 7. misleading errors --------------------------------------------------------------------
+
+
+def test_crediting_a_credit_note_says_so(make_draft):
+    inv = invoice_issue(make_draft(), actor="t")
+    note = credit_note_create(inv, actor="t")
+    result = run("invoices", "credit", note.number)
+    assert result.exit_code == 2
+    assert "a credit note cannot be credited" in result.output
+    assert Invoice.objects.filter(doc_type="credit_note").count() == 1
+
+
+def test_mailbox_message_not_found_names_the_mailbox(company):
+    result = run("mail", "show", "99999", "--mailbox")
+    assert result.exit_code == 2
+    assert "no message 99999 in the local mailbox" in result.output
+
+
+def test_reminder_before_the_due_date_says_not_due_yet(make_draft):
+    inv = invoice_issue(make_draft(), actor="t")
+    result = run("reminders", "send", inv.number)
+    assert result.exit_code == 0, result.output
+    assert "not due yet (due on" in result.output
+    assert "0 days late" not in result.output
+
+
+# --- 8. English, with the field named --------------------------------------------------------
+
+
+def test_the_cli_speaks_english_and_restores_the_language(make_draft):
+    inv = invoice_issue(make_draft(), actor="t")
+    before = translation.get_language()
+    result = run("invoices", "show", inv.number)
+    assert "Email: sent once the worker has archived the PDF." in result.output
+    assert "E-mail" not in result.output  # the French catalog's wording
+    assert translation.get_language() == before
+
+
+def test_policy_load_names_the_field_of_a_wrong_type(company, tmp_path):
+    shown = run("reminders", "policy", "--json")
+    levels = json.loads(shown.output)
+    before = [(lv["level"], lv["enabled"]) for lv in levels]
+    levels[0]["enabled"] = "no"
+    path = tmp_path / "policy.json"
+    path.write_text(json.dumps(levels), encoding="utf-8")
+    result = run("reminders", "policy", "load", str(path))
+    assert result.exit_code == 2
+    assert "level #1: 'enabled' must be true or false, not \"no\"" in result.output
+    after = list(ReminderLevel.objects.filter(company=company).order_by("level"))
+    assert [(lv.level, lv.enabled) for lv in after] == before
+
+
+# --- 9. subscriptions create: no option silently ignored --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--line", "X;1;10;FR-20;fixed;extra"], "not 6 fields"),
+     (["--line", "X;1;10", "--days", "5,20"], "--days is for twice a month"),
+     (["--line", "X;1;10", "--every", "month", "--days", "5,20"], "--every semi_monthly"),
+     (["--line", "X;1;10", "--arrears", "--days-before", "5"], "cannot go with --arrears"),
+     (["--line", "X;1;10", "--arrears", "--days-before", "0"], "cannot go with --arrears")],
+)  # fmt: skip
+def test_subscription_create_refuses_ignored_options(customer, args, message):
+    result = run(
+        "subscriptions", "create", "--customer", customer.code, "--name", "X",
+        "--start", "01/12/2026", *args,
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not Subscription.objects.exists()
+
+
+def test_subscription_create_semi_monthly_days_via_the_preset(customer):
+    result = run(
+        "subscriptions", "create", "--customer", customer.code, "--name", "X",
+        "--start", "05/12/2026", "--line", "X;1;10", "--preset", "semi_monthly",
+        "--days", "5,20", "--days-before", "2",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    sub = Subscription.objects.get()
+    assert (sub.semi_monthly_day1, sub.semi_monthly_day2, sub.days_before) == (5, 20, 2)
+    assert Decimal(sub.lines.get().unit_price) == Decimal(10)
