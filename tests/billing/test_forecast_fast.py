@@ -95,7 +95,7 @@ def test_fast_forecast_equals_pricing_each_period(customer, consumer, company, p
             billing_run(as_of=day, company=company)
     with time_machine.travel(datetime(2026, 11, 28, 8, tzinfo=UTC), tick=False):
         # A change inside a period already billed: an adjustment on the next invoice.
-        subscription_change(billed.lines.get(), effective=date(2026, 10, 15), quantity=D(5),
+        subscription_change(billed.lines.get(), effective=date(2026, 11, 15), quantity=D(5),
                             actor="t")  # fmt: skip
         changed = _create(
             customer, "Hébergement", anchor=date(2026, 12, 1),

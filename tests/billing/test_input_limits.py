@@ -21,7 +21,7 @@ from facturier.billing.models import (
     SeriesCounter,
     SubscriptionLine,
 )
-from facturier.billing.models.subscription import ScheduledChange, UsageRecord
+from facturier.billing.models.subscription import ScheduledChange, Subscription, UsageRecord
 from facturier.billing.services import (
     InvalidInput,
     LineData,
@@ -43,7 +43,9 @@ from facturier.billing.services.limits import (
 from facturier.billing.services.subscriptions import (
     SubscriptionLineData,
     draft_confirm,
+    subscription_change,
     subscription_create,
+    usage_record,
 )
 
 D = Decimal
@@ -337,3 +339,47 @@ def test_paying_a_paid_invoice_names_it(customer, issued):
     assert err.value.message == f"{issued.number} is already paid."
     assert err.value.field == "allocations[1]"
     assert Payment.objects.count() == 1
+
+
+# --- subscriptions: lines, changes, usage ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [({"unit_price": BIG}, "lines[1].unit_price"), ({"quantity": BIG}, "lines[1].quantity"),
+     ({"quantity": D("-1")}, "lines[1].quantity"), ({"quantity": D("NaN")}, "lines[1].quantity")],
+)  # fmt: skip
+def test_subscription_lines_the_columns_cannot_hold(customer, kw, field):
+    data = SubscriptionLineData(**{"description": "Audit", "unit_price": D(500), **kw})
+    with pytest.raises(InvalidInput) as refused:
+        subscription_create(customer=customer, name="Audit", actor="t", frequency_unit="month",
+                            anchor=date(2026, 12, 1), lines=[data])  # fmt: skip
+    assert refused.value.field == field
+    assert not Subscription.objects.exists()
+    fine = replace(data, **{k: D(1) for k in kw})
+    with pytest.raises(InvalidInput) as named:
+        subscription_create(customer=customer, name="x" * 201, actor="t", frequency_unit="month",
+                            anchor=date(2026, 12, 1), lines=[fine])  # fmt: skip
+    assert named.value.field == "name"
+
+
+def test_changes_and_usage_the_columns_cannot_hold(customer):
+    sub = subscription_create(
+        customer=customer, name="Cloud", actor="t", frequency_unit="month",
+        anchor=date(2026, 12, 1),
+        lines=[SubscriptionLineData(description="Go", unit_price=D(1), mode="metered")],
+    )  # fmt: skip
+    metered = sub.lines.get()
+    for kw, field in [({"quantity": BIG}, "quantity"), ({"quantity": D(-2)}, "quantity"),
+                      ({"unit_price": D("Infinity")}, "unit_price")]:  # fmt: skip
+        with pytest.raises(InvalidInput) as refused:
+            subscription_change(metered, effective=date(2026, 12, 1), actor="t", **kw)
+        assert refused.value.field == field
+    assert not ScheduledChange.objects.exists()
+    for kw, field in [({"quantity": BIG}, "quantity"), ({"quantity": D(-5)}, "quantity"),
+                      ({"idempotency_key": "k" * 101}, "idempotency_key")]:  # fmt: skip
+        args = {"occurred_on": TODAY, "quantity": D(3), "idempotency_key": "evt-1", **kw}
+        with pytest.raises(InvalidInput) as refused:
+            usage_record(metered, **args)
+        assert refused.value.field == field
+    assert not UsageRecord.objects.exists()

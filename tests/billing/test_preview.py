@@ -107,7 +107,7 @@ def test_metered_and_to_confirm_flags(customer):
         ({"lines": [SubscriptionLineData(description="", unit_price=D(1))]},
          "lines[1].description"),
         ({"lines": [SubscriptionLineData(description="x", quantity=D("1.00001"),
-                                         unit_price=D(1))]}, "lines[1]"),
+                                         unit_price=D(1))]}, "lines[1].quantity"),
         ({"lines": [SubscriptionLineData(description="x", unit_price=D(1), mode="odd")]},
          "lines[1].mode"),
         ({"colour": "red"}, "colour"),

@@ -74,7 +74,7 @@ def test_cancel_at_period_end_and_now(customer):
     with at(date(2026, 6, 1)):
         assert billing_run().issued == 0
     other = make(customer, anchor=date(2026, 3, 1))
-    subscription_cancel(other, actor="t", at_period_end=False, on=date(2026, 2, 15))
+    subscription_cancel(other, actor="t", at_period_end=False, on=date(2026, 3, 1))
     other.refresh_from_db()
     assert other.next_billing_date is None
 

@@ -18,6 +18,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from facturier.billing.aggregates import exact_sum
 from facturier.billing.models import (
     BilledPeriod,
@@ -31,13 +33,15 @@ from facturier.billing.models import (
 )
 from facturier.billing.services import recurring_lines as rl
 from facturier.billing.services.drafts import LineData, build_lines, line_inputs
-from facturier.billing.services.subscriptions import pauses_of, schedule_of
+from facturier.billing.services.errors import InvalidInput
+from facturier.billing.services.subscriptions import pauses_of, refuse_far_future, schedule_of
 from facturier.core import recurrence as rec
 from facturier.core.billing_plan import PlannedPeriod, plan_billing
 from facturier.core.forecast import ForecastItem, add_months_first
 from facturier.core.totals import compute_totals
 
 USAGE_WINDOW = timedelta(days=90)
+MAX_MONTHS = 120  # ten years ahead at most
 FORECAST_STATUSES = [SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED]
 
 
@@ -46,7 +50,11 @@ def forecast(*, company: Company, today: date, months: int = 6) -> list[Forecast
 
     Periods already due but not yet billed are shown on `today` (the next run issues them).
     Metered lines are estimated from the average daily usage of the last 90 days.
+    A `today` more than a year after the company's today is refused (InvalidInput).
     """
+    refuse_far_future(company, today, field="as_of")
+    if not 1 <= months <= MAX_MONTHS:
+        raise InvalidInput(_("give 1 to %(max)s months") % {"max": MAX_MONTHS}, field="months")
     horizon = add_months_first(today, months + 1) - timedelta(days=1)
     subs, handled, billed = _load(company)
     daily = _daily_usage(company, today)

@@ -24,7 +24,16 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from facturier.core.recurrence import Period, Schedule, billing_date, period_at, periods_due
+from facturier.core.recurrence import (
+    ONE_DAY,
+    Period,
+    Schedule,
+    billing_date,
+    first_index,
+    index_after,
+    period_or_none,
+    periods_due,
+)
 
 
 @dataclass(frozen=True)
@@ -91,23 +100,43 @@ def plan_billing(
     return plan
 
 
-def periods_for_invoices(schedule: Schedule, invoices: int, pauses: Sequence[PauseWindow]) -> int:
+def periods_for_invoices(
+    schedule: Schedule, invoices: int, pauses: Sequence[PauseWindow]
+) -> int | None:
     """How many periods an "after N invoices" end rule spans once paused periods (which are
-    skipped, not invoiced) are left out: the N-th billable period is the last one.
+    skipped, not invoiced) are left out: the N-th billable period is the last one. None when
+    the N-th invoice never comes: a pause until resumed (or the end of the calendar) comes
+    first, so the schedule has no end for now.
+
+    Jumps over each pause and each run of billable periods: O(pauses), however long a pause
+    or large N is.
 
     >>> from facturier.core.recurrence import PRESETS
     >>> s = Schedule(anchor=date(2026, 1, 1), frequency=PRESETS["monthly"])
     >>> periods_for_invoices(s, 3, [PauseWindow(date(2026, 2, 1), date(2026, 3, 31))])
     5
+    >>> periods_for_invoices(s, 3, [PauseWindow(date(2026, 2, 1))]) is None
+    True
     """
     if not pauses:
         return invoices
-    billable = spanned = 0
-    index = -1 if schedule.start is not None and schedule.start < schedule.anchor else 0
-    while billable < invoices:
-        start = period_at(schedule, index).start
-        spanned += 1
-        index += 1
-        if not any(p.covers(start) for p in pauses):
-            billable += 1
-    return spanned
+    first = first_index(schedule)
+    index, billable = first, 0
+    while (period := period_or_none(schedule, index)) is not None:
+        start = period.start
+        covering = [p for p in pauses if p.covers(start)]
+        if covering:
+            ends = [p.end for p in covering if p.end is not None]
+            if len(ends) < len(covering):
+                return None  # paused until resumed: no N-th invoice yet
+            index = max(index + 1, index_after(schedule, max(ends)))
+            continue
+        # Every period from here to the next pause's start is billable.
+        later = [p.start for p in pauses if p.start > start]
+        run = None if not later else index_after(schedule, min(later) - ONE_DAY) - index
+        if run is None or billable + run >= invoices:
+            last = index + invoices - billable - 1
+            return None if period_or_none(schedule, last) is None else last - first + 1
+        billable += run
+        index += run
+    return None  # the calendar ends first

@@ -182,7 +182,7 @@ def _index_on_or_before(anchor: date, freq: Frequency, day: date) -> int:
     subscription however old the anchor is.
     """
     k = _estimate_index(anchor, freq, day)
-    while _occurrence(anchor, freq, k) > day:
+    while _after(anchor, freq, k, day):
         k -= 1
     while True:
         try:
@@ -191,6 +191,14 @@ def _index_on_or_before(anchor: date, freq: Frequency, day: date) -> int:
         except OverflowError:  # the next occurrence is past year 9999
             return k
         k += 1
+
+
+def _after(anchor: date, freq: Frequency, k: int, day: date) -> bool:
+    """Whether occurrence ``k`` starts after ``day``; one past the calendar's end does."""
+    try:
+        return _occurrence(anchor, freq, k) > day
+    except OverflowError:
+        return k > 0
 
 
 @dataclass(frozen=True)
@@ -279,6 +287,30 @@ def _first_start(schedule: Schedule) -> date:
     return _occurrence(schedule.anchor, schedule.frequency, 0)
 
 
+def first_index(schedule: Schedule) -> int:
+    """Index of the schedule's first period: -1 with a stub before the anchor, else 0."""
+    return _first_index(schedule)
+
+
+def first_start(schedule: Schedule) -> date:
+    """The day the schedule's first period starts (the stub's start when there is one).
+
+    >>> first_start(Schedule(date(2026, 2, 1), PRESETS["monthly"], start=date(2026, 1, 15)))
+    datetime.date(2026, 1, 15)
+    """
+    return _first_start(schedule)
+
+
+def index_after(schedule: Schedule, day: date) -> int:
+    """Index of the first period starting after ``day`` (it may lie past the end rule or
+    past the end of the calendar: `period_or_none` tells).
+
+    >>> index_after(Schedule(date(2026, 1, 1), PRESETS["monthly"]), date(2026, 3, 15))
+    3
+    """
+    return _index_starting_on_or_before(schedule, day) + 1
+
+
 def _index_starting_on_or_before(schedule: Schedule, day: date) -> int:
     """Index of the last period starting on or before ``day`` (first index - 1 if none).
 
@@ -328,6 +360,39 @@ prorated=True, full_days=31)
     return Period(index, start, end, days < full_days, full_days if days < full_days else 0)
 
 
+def period_or_none(schedule: Schedule, index: int) -> Period | None:
+    """Period number ``index``, or None past the end rule or past 9999-12-31 (the calendar
+    stops at the last period that ends within it).
+
+    >>> period_or_none(Schedule(date(9999, 6, 1), PRESETS["yearly"]), 0) is None
+    True
+    """
+    if index < _first_index(schedule):
+        raise ValueError(f"period {index} is outside the schedule")
+    last = _last_index(schedule)
+    if last is not None and index > last:
+        return None
+    try:
+        return period_at(schedule, index)
+    except OverflowError:
+        return None
+
+
+def periods_from(schedule: Schedule, index: int | None = None) -> Iterator[Period]:
+    """Every period from number ``index`` (default the first) on, lazily, within the end
+    rule: an open-ended schedule is read only as far as the caller goes, and stops at the
+    end of the calendar.
+
+    >>> s = Schedule(date(9997, 3, 1), PRESETS["yearly"])
+    >>> [p.start.year for p in periods_from(s)]
+    [9997, 9998]
+    """
+    index = _first_index(schedule) if index is None else index
+    while (period := period_or_none(schedule, index)) is not None:
+        yield period
+        index += 1
+
+
 def periods(schedule: Schedule, *, until: date) -> Iterator[Period]:
     """Every period starting on or before ``until``, in order, within the end rule.
 
@@ -368,12 +433,20 @@ def periods_due(schedule: Schedule, *, today: date, after: date | None = None) -
         lo = max(lo, _index_starting_on_or_before(schedule, after) + 1)
     horizon = today
     if schedule.timing == "advance":
-        horizon += timedelta(days=schedule.days_before)
+        horizon = _plus_days(today, schedule.days_before)
     hi = _clamp(schedule, _index_starting_on_or_before(schedule, horizon))
     # In arrears the period containing today is not due yet; a cut last period may be.
-    while hi >= lo and billing_date(schedule, period_at(schedule, hi)) > today:
+    # A period ending past 9999-12-31 does not exist (as in `periods`): never due.
+    while hi >= lo and (
+        (last := period_or_none(schedule, hi)) is None or billing_date(schedule, last) > today
+    ):
         hi -= 1
     return [period_at(schedule, index) for index in range(lo, hi + 1)]
+
+
+def _plus_days(day: date, days: int) -> date:
+    """``day`` + ``days``, or 9999-12-31 when that is past the calendar's end."""
+    return day + timedelta(days=days) if (date.max - day).days > days else date.max
 
 
 def next_billing_date(schedule: Schedule, *, invoiced_through: date | None) -> date | None:
@@ -390,10 +463,8 @@ def next_billing_date(schedule: Schedule, *, invoiced_through: date | None) -> d
     index = _first_index(schedule)
     if invoiced_through is not None:
         index = max(index, _index_starting_on_or_before(schedule, invoiced_through) + 1)
-    last = _last_index(schedule)
-    if last is not None and index > last:
-        return None
-    return billing_date(schedule, period_at(schedule, index))
+    period = period_or_none(schedule, index)
+    return None if period is None else billing_date(schedule, period)
 
 
 def prorate(amount: Decimal, period: Period) -> Decimal:

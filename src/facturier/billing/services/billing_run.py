@@ -37,7 +37,12 @@ from facturier.billing.services import recurring_lines as rl
 from facturier.billing.services.drafts import DraftBuild, draft_build, drafts_save
 from facturier.billing.services.errors import ServiceError
 from facturier.billing.services.issuing import invoices_issue, mention_label
-from facturier.billing.services.subscriptions import next_billing, pauses_of, schedule_of
+from facturier.billing.services.subscriptions import (
+    next_billing,
+    pauses_of,
+    refuse_far_future,
+    schedule_of,
+)
 from facturier.billing.snapshots import buyer_snapshot, seller_snapshot
 from facturier.core.billing_plan import PlannedPeriod, plan_billing
 from facturier.core.mentions import missing_mentions
@@ -107,17 +112,21 @@ def billing_run(
     should_stop: Callable[[], bool] = lambda: False,
     keep_outcomes: bool = True,
 ) -> RunSummary:
-    """Bill every period due on `as_of` (default: each company's today).
+    """Bill every period due on `as_of` (default: each company's today; refused more than
+    a year ahead of it).
 
     `dry_run` does all the work in a transaction that is rolled back: the summary shows what
     would be issued, and nothing changes. `progress` is called with the number of
     subscriptions handled after each batch; `should_stop` is checked between batches.
     Every run but a dry run is recorded, even one that found nothing to do.
     """
+    companies = [company] if company else list(Company.objects.order_by("pk"))
+    if as_of is not None:
+        for each in companies:  # before anything is written, the run record included
+            refuse_far_future(each, as_of, field="as_of")
     run = _Run(as_of=as_of, company=company, dry_run=dry_run, worker=worker)
     run.summary.keep_outcomes = keep_outcomes
     run.ledger()
-    companies = [company] if company else list(Company.objects.order_by("pk"))
     for each in companies:
         today = as_of or clock.company_today(each)
         scope = transaction.atomic() if dry_run else contextlib.nullcontext()

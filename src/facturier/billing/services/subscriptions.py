@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
 
 from facturier.billing import clock
 from facturier.billing.models import (
@@ -27,8 +29,16 @@ from facturier.billing.models import (
 from facturier.billing.services.audit import audit_record
 from facturier.billing.services.drafts import resolve_line
 from facturier.billing.services.errors import InvalidInput, NotAllowed
+from facturier.billing.services.limits import QUANTITY, UNIT_PRICE, check_decimal, check_text
 from facturier.core import recurrence as rec
 from facturier.core.billing_plan import PauseWindow, periods_for_invoices
+from facturier.core.money import format_date
+
+# How far from the company's today a date may lie: a subscription starting earlier would
+# have the next run catch up years of invoices; a run or forecast later is a typo.
+YEAR = 12  # months
+
+ZERO = Decimal(0)
 
 
 def schedule_of(sub: Subscription) -> rec.Schedule:
@@ -56,7 +66,9 @@ def schedule_of(sub: Subscription) -> rec.Schedule:
     if sub.end_kind == "count" and sub.end_count and sub.pk is not None:
         unbounded = dataclasses.replace(schedule, end=rec.EndRule())
         count = periods_for_invoices(unbounded, sub.end_count, pauses_of(sub))
-        schedule = dataclasses.replace(schedule, end=rec.EndRule(kind="count", count=count))
+        # None: a pause until resumed comes before the last invoice; no end until resumed.
+        end = rec.EndRule() if count is None else rec.EndRule(kind="count", count=count)
+        schedule = dataclasses.replace(schedule, end=end)
     return schedule
 
 
@@ -83,8 +95,11 @@ def next_billing(sub: Subscription, handled: set[date]) -> tuple[date | None, st
     pauses = pauses_of(sub)
     open_pause = next((p for p in pauses if p.end is None), None)
     status = sub.status
-    horizon = max([*handled, sub.anchor]) + rec.ONE_DAY * 3700
-    for period in rec.periods(schedule, until=horizon):
+    # Period by period, jumping over each pause: no horizon to guess, and a long pause (or
+    # one ending at the end of the calendar) costs one step.
+    index = rec.first_index(schedule)
+    while (period := rec.period_or_none(schedule, index)) is not None:
+        index += 1
         if sub.cancelled_from and period.start >= sub.cancelled_from:
             break
         if period.start in handled:
@@ -94,12 +109,47 @@ def next_billing(sub: Subscription, handled: set[date]) -> tuple[date | None, st
             if sub.cancelled_from:
                 return None, SubscriptionStatus.CANCELLED
             return None, SubscriptionStatus.PAUSED
-        if any(p.covers(period.start) for p in pauses):
+        ends = [p.end for p in pauses if p.end is not None and p.covers(period.start)]
+        if ends:
+            index = max(index, rec.index_after(schedule, max(ends)))
             continue
         return rec.billing_date(schedule, period), status
     if status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED):
         status = SubscriptionStatus.CANCELLED if sub.cancelled_from else SubscriptionStatus.FINISHED
     return None, status
+
+
+def refuse_far_future(company: Any, day: date, *, field: str) -> None:
+    """Refuse `day` when it lies more than a year after the company's today (billing or
+    forecasting "as of" 31/12/9999 is a typo, and would plan every period until then)."""
+    limit = rec.add_months(clock.company_today(company), YEAR)
+    if day > limit:
+        raise InvalidInput(
+            _("%(date)s is more than a year ahead: give a date until %(limit)s")
+            % {"date": format_date(day), "limit": format_date(limit)},
+            field=field,
+        )
+
+
+def _last_billed_start(sub: Subscription) -> date | None:
+    """Start of the last period already invoiced (or drafted), None if none."""
+    billed = sub.billed_periods.filter(outcome__in=("invoiced", "drafted"))
+    last: date | None = billed.aggregate(last=Max("start"))["last"]
+    return last
+
+
+def _refuse_before_billed(
+    sub: Subscription, day: date, *, field: str, before_start: str, before_billed: str
+) -> None:
+    """Refuse `day` before the subscription's first period starts, or before the start of
+    its last period already invoiced: the messages (with a %(start)s placeholder) say from
+    which date at the earliest. Earlier invoices are corrected with credit notes."""
+    first = rec.first_start(schedule_of(sub))
+    if day < first:
+        raise InvalidInput(before_start % {"start": format_date(first)}, field=field)
+    last = _last_billed_start(sub)
+    if last is not None and day < last:
+        raise InvalidInput(before_billed % {"start": format_date(last)}, field=field)
 
 
 @dataclass(frozen=True)
@@ -124,6 +174,8 @@ def _lines(sub: Subscription, lines: Sequence[SubscriptionLineData]) -> list[Sub
         resolved = resolve_line(data, company=sub.company, where=where)
         if resolved.unit_price < 0:
             raise InvalidInput("a line needs a unit price ≥ 0", field=f"{where}.unit_price")
+        check_decimal(resolved.unit_price, f"{where}.unit_price", **UNIT_PRICE)
+        quantity = check_decimal(data.quantity, f"{where}.quantity", **QUANTITY, minimum=ZERO)
         if data.mode not in ("fixed", "metered", "to_confirm"):
             raise InvalidInput(f"unknown line mode '{data.mode}'", field=f"{where}.mode")
         out.append(
@@ -134,7 +186,7 @@ def _lines(sub: Subscription, lines: Sequence[SubscriptionLineData]) -> list[Sub
                 description=resolved.description,
                 kind=resolved.kind,
                 mode=data.mode,
-                quantity=Decimal(data.quantity),
+                quantity=quantity,
                 unit_code=resolved.unit_code,
                 unit_price=resolved.unit_price,
                 discount_percent=Decimal(data.discount_percent),
@@ -165,6 +217,7 @@ def subscription_create(
     """
     if not name.strip():
         raise InvalidInput("a subscription needs a name", field="name")
+    check_text(name.strip(), "name", max_length=200)
     sub = Subscription(
         company=customer.company,
         customer=customer,
@@ -178,10 +231,7 @@ def subscription_create(
         if key not in known or key in {"status", "next_billing_date", "cancelled_from"}:
             raise InvalidInput(f"unknown option '{key}'", field=key)
         setattr(sub, key, value)
-    try:
-        schedule_of(sub)
-    except ValueError as exc:
-        raise InvalidInput(str(exc), field="frequency") from exc
+    _check_dates(sub)
     sub.save()
     SubscriptionLine.objects.bulk_create(_lines(sub, lines))
     next_billing_refresh(sub)
@@ -190,6 +240,35 @@ def subscription_create(
         object_type="subscription", object_id=sub.pk, data={"name": sub.name},
     )  # fmt: skip
     return sub
+
+
+def _check_dates(sub: Subscription) -> None:
+    """A schedule `core` accepts, a service start before the first period, and a first
+    period that is not years in the past (the next run would catch up every period since)."""
+    if sub.start is not None and sub.anchor is not None and sub.start > sub.anchor:
+        raise InvalidInput(
+            _("the service start must be before the first period start (%(anchor)s)")
+            % {"anchor": format_date(sub.anchor)},
+            field="start",
+        )
+    try:
+        schedule = schedule_of(sub)
+    except (ValueError, OverflowError) as exc:
+        field = "start" if str(exc).startswith("service start") else "frequency"
+        raise InvalidInput(str(exc), field=field) from exc
+    first = rec.first_start(schedule)
+    today = clock.company_today(sub.company)
+    if first < rec.add_months(today, -YEAR):
+        raise InvalidInput(
+            _(
+                "the first period would start on %(start)s, more than a year ago: start "
+                "from the next period to invoice"
+            )
+            % {"start": format_date(first)},
+            field="start" if first < sub.anchor else "anchor",
+        )
+    if rec.period_or_none(schedule, rec.first_index(schedule)) is None:
+        raise InvalidInput(_("the first period ends after 31/12/9999"), field="anchor")
 
 
 def _locked(sub: Subscription) -> Subscription:
@@ -209,6 +288,13 @@ def subscription_pause(
         raise NotAllowed("the subscription is already paused until resumed")
     if end is not None and end < start:
         raise InvalidInput("the pause ends before it starts", field="end")
+    for other in sub.pauses.order_by("start"):
+        if start <= (other.end or date.max) and (end is None or other.start <= end):
+            raise InvalidInput(
+                _("this pause overlaps the pause from %(start)s to %(end)s")
+                % {"start": format_date(other.start), "end": format_date(other.end or date.max)},
+                field="start",
+            )
     if sub.billed_periods.filter(start__gte=start).exclude(outcome="skipped").exists():
         raise NotAllowed("periods from that date are already billed", field="start")
     SubscriptionPause.objects.create(subscription=sub, start=start, end=end)
@@ -259,13 +345,26 @@ def subscription_cancel(
     sub = _locked(sub)
     if sub.status in (SubscriptionStatus.CANCELLED, SubscriptionStatus.FINISHED):
         return sub  # already done: a retry is harmless
-    today = on or clock.company_today(sub.company)
     schedule = schedule_of(sub)
+    if on is not None:
+        _refuse_before_billed(
+            sub, on, field="on",
+            before_start=_(
+                "the subscription starts on %(start)s: cancel from then at the earliest"
+            ),
+            before_billed=_(
+                "the period from %(start)s is already invoiced: cancel from %(start)s at the "
+                "earliest, and correct earlier invoices with a credit note"
+            ),
+        )  # fmt: skip
+    today = on or clock.company_today(sub.company)
     if at_period_end:
         current = list(rec.periods(schedule, until=today))
-        cut = current[-1].end + rec.ONE_DAY if current else sub.anchor
+        cut = current[-1].end + rec.ONE_DAY if current else rec.first_start(schedule)
     else:
-        cut = today
+        # "Now" before the subscription started (or inside a period billed in advance):
+        # nothing is billed from the first period not invoiced yet.
+        cut = max(today, rec.first_start(schedule), _last_billed_start(sub) or today)
     sub.cancelled_from = cut
     sub.save(update_fields=["cancelled_from"])
     next_billing_refresh(sub)
@@ -326,8 +425,19 @@ def subscription_change(
     prorated by days onto the next invoice."""
     if quantity is None and unit_price is None:
         raise InvalidInput("give a new quantity or a new price", field="quantity")
-    if (quantity is not None and quantity < 0) or (unit_price is not None and unit_price < 0):
-        raise InvalidInput("must not be negative", field="quantity")
+    if quantity is not None:
+        quantity = check_decimal(quantity, "quantity", **QUANTITY, minimum=ZERO)
+    if unit_price is not None:
+        unit_price = check_decimal(unit_price, "unit_price", **UNIT_PRICE, minimum=ZERO)
+    _refuse_before_billed(
+        line.subscription, effective, field="effective",
+        before_start=_("the subscription starts on %(start)s: a change applies from then at "
+                       "the earliest"),
+        before_billed=_(
+            "the period from %(start)s is already invoiced: a change applies from %(start)s at "
+            "the earliest (inside that period, the difference goes on the next invoice)"
+        ),
+    )  # fmt: skip
     change = ScheduledChange.objects.create(
         line=line, effective=effective, quantity=quantity, unit_price=unit_price
     )
@@ -352,6 +462,15 @@ def usage_record(
         raise InvalidInput("usage is recorded on metered lines only", field="line")
     if not idempotency_key:
         raise InvalidInput("an idempotency key is required", field="idempotency_key")
+    check_text(idempotency_key, "idempotency_key", max_length=100)
+    quantity = check_decimal(quantity, "quantity", **QUANTITY, minimum=ZERO)
+    today = clock.company_today(line.subscription.company)
+    if occurred_on > today:
+        raise InvalidInput(
+            _("usage cannot be recorded in advance: %(date)s is after today (%(today)s)")
+            % {"date": format_date(occurred_on), "today": format_date(today)},
+            field="occurred_on",
+        )
     try:
         with transaction.atomic():
             record = UsageRecord.objects.create(
