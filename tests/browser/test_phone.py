@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from facturier.billing.models import Customer, Invoice
+from facturier.billing.services import customer_update
 from facturier.billing.services.billing_run import billing_run
 from facturier.billing.services.subscriptions import SubscriptionLineData, subscription_create
 from facturier.worker.outbox import outbox_deliver
@@ -33,17 +34,27 @@ MAIN_PAGES = [
     ("web:payment_new", None),
     ("web:forecast", None),
     ("web:runs", None),
+    ("web:exports", None),
     ("web:mailbox", None),
     ("web:settings", None),
+    ("web:settings_branding", None),
+    ("web:settings_users", None),
 ]
 
-# How far the page is wider than the window (0: no horizontal scrolling).
-OVERFLOW_JS = "document.documentElement.scrollWidth - window.innerWidth"
+# How far the page is wider than the phone's screen (0: no horizontal scrolling). Not
+# window.innerWidth: a mobile browser widens its layout viewport to what overflows, so the
+# page would always seem to fit it.
+OVERFLOW_JS = f"document.documentElement.scrollWidth - {PHONE['width']}"
 
 
 @pytest.fixture
 def billed(customer: Customer, newcomer: User) -> dict[str, int]:
-    """A customer with a monthly subscription billed once, its PDF archived."""
+    """A customer with a monthly subscription billed once, its PDF archived; long values
+    that do not wrap by themselves (an email address, a long word)."""
+    customer_update(
+        customer,
+        billing_emails=["comptabilite.fournisseurs@boulangerie-patisserie-martin.example"],
+    )
     sub = subscription_create(
         customer=customer,
         name="Maintenance du site et hébergement de la boutique en ligne",

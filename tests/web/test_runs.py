@@ -117,3 +117,13 @@ def test_pages_in_french(owner_client, customer, company):
         response = owner_client.get(url, HTTP_ACCEPT_LANGUAGE="fr")
         assert response.status_code == 200
         assert '<html lang="fr">' in response.content.decode()
+
+
+def test_ledger_reasons_in_the_pages_language(owner_client, customer, company):
+    sub = _sub(customer, review_before_issue=True)
+    owner_client.post(reverse("web:run_now"))
+    run = BillingRun.objects.get()
+    for url in (reverse("web:run", args=[run.pk]), reverse("web:subscription", args=[sub.pk])):
+        french = owner_client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+        assert "relecture avant émission" in french and "review before issue" not in french
+        assert "review before issue" in owner_client.get(url).content.decode()

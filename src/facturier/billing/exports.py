@@ -6,7 +6,9 @@ constant memory: a web view wraps it in a StreamingHttpResponse, a command write
 file. Lines and allocations are read with one grouped query per chunk, never per row.
 
 The CSV files are written the way French spreadsheets open them (`;` between fields, decimal
-comma, dates 28/11/2026); `style="iso"` gives `,`, a decimal point and ISO dates instead.
+comma, dates 28/11/2026, UTF-8 after a byte-order mark: `csv_file`); `style="iso"` gives `,`,
+a decimal point and ISO dates instead, without the mark. Every CSV names its columns the same
+way (`issue_date`, `customer`, `total_net`...).
 The sales journal follows the FEC: `|` (or tab) between fields, dates YYYYMMDD, decimal
 comma, no thousands separator, one balanced entry per issued document.
 """
@@ -52,6 +54,18 @@ def csv_lines(rows: Iterable[Row], *, style: Style = "fr") -> Iterator[str]:
     writer = csv.writer(_Echo(), delimiter=";" if style == "fr" else ",", lineterminator="\r\n")
     for row in rows:
         yield writer.writerow(row)
+
+
+# Excel opens a UTF-8 CSV with accents right only when it starts with a byte-order mark.
+BOM = "\ufeff"
+
+
+def csv_file(rows: Iterable[Row], *, style: Style = "fr") -> Iterator[str]:
+    """A whole CSV file as text lines: `csv_lines`, after a byte-order mark in the French
+    style (for Excel; the international style goes without)."""
+    if style == "fr":
+        yield BOM
+    yield from csv_lines(rows, style=style)
 
 
 def _amount(value: Decimal | None, style: Style) -> str:
@@ -334,13 +348,17 @@ def journal_filename(company: Company, *, start: date, end: date) -> str:
 
 # --- forecast ------------------------------------------------------------------------------
 
+# The invoice CSV's column names for the same values (an invoice to come is issued on
+# `issue_date`).
 FORECAST_HEADER = [
-    "issue_on", "subscription_id", "subscription", "customer", "period_start", "period_end",
-    "total_net", "total_vat", "total_gross", "estimated",
+    "issue_date", "subscription_id", "subscription", "customer", "period_start", "period_end",
+    "currency", "total_net", "total_vat", "total_gross", "estimated",
 ]  # fmt: skip
 
 
-def forecast_rows(items: Iterable[ForecastItem], *, style: Style = "fr") -> Iterator[Row]:
+def forecast_rows(
+    items: Iterable[ForecastItem], *, currency: str = "EUR", style: Style = "fr"
+) -> Iterator[Row]:
     """The header, then one row per invoice to come (never numbered: none exists yet)."""
     yield FORECAST_HEADER
     for item in items:
@@ -351,6 +369,7 @@ def forecast_rows(items: Iterable[ForecastItem], *, style: Style = "fr") -> Iter
             item.customer,
             _date(item.period_start, style),
             _date(item.period_end, style),
+            currency,
             _amount(item.net, style),
             _amount(item.vat, style),
             _amount(item.gross, style),

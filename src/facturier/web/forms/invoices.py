@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -14,13 +15,15 @@ from facturier.billing.models import (
     Customer,
     DocType,
     Invoice,
+    InvoiceLine,
     InvoiceStatus,
     Product,
     Settlement,
 )
 from facturier.billing.models.catalog import VAT_CHOICES, LineKindChoices
 from facturier.billing.services.drafts import LineData
-from facturier.web.forms.common import DateInput, NumberField, decimal_field
+from facturier.core.money import format_amount
+from facturier.web.forms.common import DateInput, MoneyField, decimal_field, require
 from facturier.web.forms.subscriptions import BaseLineFormSet, LineForm
 
 
@@ -87,7 +90,7 @@ class InvoiceLineForm(LineForm):
 
     period_start = forms.DateField(required=False, widget=forms.HiddenInput)
     period_end = forms.DateField(required=False, widget=forms.HiddenInput)
-    discount_amount = NumberField(
+    discount_amount = MoneyField(
         required=False, max_digits=14, decimal_places=2, min_value=0, widget=forms.HiddenInput
     )
 
@@ -161,6 +164,9 @@ class InvoiceForm(forms.Form):
 
 
 class CreditNoteForm(forms.Form):
+    """A credit note: the whole invoice — once part of it was credited, what remains — or an
+    amount excl. VAT (at most what remains, said in the amount's help)."""
+
     KINDS = [
         ("full", _("The whole invoice")),
         ("partial", _("An amount")),
@@ -168,7 +174,12 @@ class CreditNoteForm(forms.Form):
     scope = forms.ChoiceField(label=_("Credit"), choices=KINDS, initial="full")
     description = forms.CharField(label=_("Description"), max_length=500, required=False)
     amount = decimal_field(
-        _("Amount excl. VAT"), required=False, max_digits=14, decimal_places=2, min_value=0
+        _("Amount excl. VAT"),
+        required=False,
+        max_digits=14,
+        decimal_places=2,
+        min_value=0,
+        min_places=2,
     )
     vat_code = forms.ChoiceField(label=_("VAT"), choices=VAT_CHOICES, required=False)
     kind = forms.ChoiceField(
@@ -176,28 +187,53 @@ class CreditNoteForm(forms.Form):
     )
     reason = forms.CharField(label=_("Reason"), max_length=300, required=False)
 
-    def __init__(self, *args: Any, vat_codes: list[str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        vat_codes: list[str] | None = None,
+        room: CreditRoom | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.room = room
         if vat_codes:
             field = self.fields["vat_code"]
             field.choices = [c for c in VAT_CHOICES if c[0] in vat_codes]  # type: ignore[attr-defined]
             field.initial = vat_codes[0]
+        if room is not None:
+            left = {"net": room.net_text, "gross": room.gross_text}
+            if room.partly_credited:
+                # "full" stays the value posted (a page shown before another credit note
+                # still means "everything that can still be credited").
+                self.fields["scope"].choices = [  # type: ignore[attr-defined]
+                    ("full", _("What remains to credit (%(net)s excl. VAT)") % left),
+                    ("partial", _("An amount")),
+                ]
+            self.fields["amount"].help_text = (
+                _("At most %(net)s excl. VAT remains to credit (%(gross)s incl. VAT).") % left
+            )
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
         if data.get("scope") == "partial":
             if not data.get("amount"):
-                self.add_error("amount", _("Give the amount to credit, excl. VAT."))
+                require(self, "amount", _("Give the amount to credit, excl. VAT."))
+            elif self.room is not None and data["amount"] > self.room.net:
+                self.add_error(
+                    "amount",
+                    _("At most %(net)s excl. VAT remains to credit on this invoice.")
+                    % {"net": self.room.net_text},
+                )
             if not (data.get("description") or "").strip():
-                self.add_error("description", _("Say what is credited."))
+                require(self, "description", _("Say what is credited."))
         return data
 
     def lines(self) -> list[LineData] | None:
-        """None: credit every line of the invoice."""
+        """None: credit every line of the invoice (nothing of it was credited yet)."""
         data = self.cleaned_data
         if data["scope"] == "full":
-            return None
+            return self.room.rest if self.room is not None and self.room.partly_credited else None
         return [
             LineData(
                 description=data["description"].strip(),
@@ -207,6 +243,63 @@ class CreditNoteForm(forms.Form):
                 kind=data["kind"],
             )
         ]
+
+
+@dataclass(frozen=True)
+class CreditRoom:
+    """What can still be credited on an invoice: excl. and incl. VAT, and as the lines of a
+    credit note for the rest (one per VAT code and kind) once part of it was credited."""
+
+    net: Decimal
+    gross: Decimal
+    net_text: str
+    gross_text: str
+    partly_credited: bool
+    rest: list[LineData]
+
+    @property
+    def empty(self) -> bool:
+        return self.gross <= 0
+
+
+def credit_room(invoice: Invoice, *, locale: str = "fr") -> CreditRoom:
+    """What `invoice`'s issued credit notes left to credit (the credit notes' service refuses
+    more than the invoice's total incl. VAT)."""
+    notes = list(invoice.credit_notes.filter(status=InvoiceStatus.ISSUED))
+    net = invoice.total_net - sum((n.total_net for n in notes), Decimal(0))
+    gross = invoice.total_gross - sum((n.total_gross for n in notes), Decimal(0))
+    left: dict[tuple[str, str], Decimal] = {}
+    for line in invoice.lines.order_by("position"):
+        key = (line.vat_code, line.kind)
+        left[key] = left.get(key, Decimal(0)) + line.net_amount
+    for line in InvoiceLine.objects.filter(invoice__in=notes):
+        key = (line.vat_code, line.kind)
+        left[key] = left.get(key, Decimal(0)) - line.net_amount
+    # What was credited beyond a (VAT code, kind) of the invoice — or a discount line of
+    # another kind — is taken from the other kinds of that VAT code.
+    for code in {code for code, _kind in left}:
+        keys = [key for key in left if key[0] == code]
+        owed = -sum((left[key] for key in keys if left[key] < 0), Decimal(0))
+        for key in keys:
+            taken = min(owed, max(left[key], Decimal(0)))
+            left[key] -= taken
+            owed -= taken
+    label = _("Rest of invoice %(n)s") % {"n": invoice.number}
+    rest = [
+        LineData(description=label, quantity=Decimal(1), unit_price=amount, vat_code=code,
+                 kind=kind)
+        for (code, kind), amount in left.items()
+        if amount > 0
+    ]  # fmt: skip
+    currency = invoice.currency
+    return CreditRoom(
+        net=max(net, Decimal(0)),
+        gross=max(gross, Decimal(0)),
+        net_text=format_amount(max(net, Decimal(0)), currency, locale=locale),
+        gross_text=format_amount(max(gross, Decimal(0)), currency, locale=locale),
+        partly_credited=bool(notes),
+        rest=rest,
+    )
 
 
 def products_of(company_id: int) -> QuerySet[Product]:

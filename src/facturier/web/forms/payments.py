@@ -14,7 +14,7 @@ from facturier.web.forms.common import DateInput, decimal_field
 
 class PaymentForm(forms.Form):
     customer = forms.ModelChoiceField(queryset=Customer.objects.none(), label=_("Customer"))
-    amount = decimal_field(_("Amount received"), max_digits=14, decimal_places=2)
+    amount = decimal_field(_("Amount received"), max_digits=14, decimal_places=2, min_places=2)
     received_on = forms.DateField(label=_("Received on"), widget=DateInput())
     method = forms.ChoiceField(label=_("Method"), choices=PaymentMethod.choices)
     reference = forms.CharField(label=_("Reference"), max_length=140, required=False)
@@ -59,7 +59,7 @@ class AllocateForm(forms.Form):
     """Use what is left of a payment (the customer's credit) to settle an open invoice."""
 
     invoice = forms.ModelChoiceField(queryset=Invoice.objects.none(), label=_("Invoice"))
-    amount = decimal_field(_("Amount"), max_digits=14, decimal_places=2)
+    amount = decimal_field(_("Amount"), max_digits=14, decimal_places=2, min_places=2)
 
     def __init__(self, *args: Any, invoices: QuerySet[Invoice], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from io import BytesIO
+from pathlib import PurePosixPath
 from typing import Any
 
 from django import forms
 from django.contrib.auth.password_validation import validate_password
 from django.core.files.uploadedfile import UploadedFile
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, UnidentifiedImageError
 
 from facturier.billing.models import Company, NumberingSeries, Role
-from facturier.web.forms.common import NumberField
+from facturier.web.forms.common import MoneyField
 from facturier.web.forms.parties import IdentifierFieldsMixin
 
 LOGO_MAX_BYTES = 1_000_000
@@ -43,7 +45,7 @@ class CompanyForm(ServiceFieldsMixin, IdentifierFieldsMixin, forms.ModelForm):  
             "billing_hour": _("Local hour from which the day's invoices are issued."),
         }
         # The capital typed and shown with the page's decimal mark ("10 000,00").
-        field_classes = {"share_capital": NumberField}
+        field_classes = {"share_capital": MoneyField}
         widgets = {"share_capital": forms.TextInput(attrs={"inputmode": "decimal"})}
 
     # How the page groups the fields (legend, field names).
@@ -73,11 +75,33 @@ class TermsForm(ServiceFieldsMixin, forms.ModelForm):  # type: ignore[type-arg]
         }
 
 
+class CurrentLogo:
+    """The logo a ClearableFileInput shows as "Currently: …": its file name, linked to the
+    logo page (the storage has no public URL: the media are not served)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = PurePosixPath(name).name
+        self.url = reverse("web:company_logo")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LogoInput(forms.ClearableFileInput):
+    def format_value(self, value: Any) -> Any:
+        if self.is_initial(value):
+            return CurrentLogo(str(value.name))
+        return None
+
+
 class BrandingForm(ServiceFieldsMixin, forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = Company
         fields = ["logo", "accent_colour", "invoice_layout", "invoice_footer"]
-        widgets = {"accent_colour": forms.TextInput(attrs={"type": "color"})}
+        widgets = {
+            "logo": LogoInput(),
+            "accent_colour": forms.TextInput(attrs={"type": "color"}),
+        }
         help_texts = {"logo": _("PNG or JPEG, at most 1 MB.")}
 
     def clean_logo(self) -> Any:
@@ -170,7 +194,9 @@ class UserForm(forms.Form):
 
     def clean(self) -> dict[str, Any] | None:
         data = super().clean()
-        if data and data.get("password1") != data.get("password2"):
+        # A password refused on its own (too short...) is not said to differ as well.
+        first, second = (data or {}).get("password1"), (data or {}).get("password2")
+        if first is not None and second is not None and first != second:
             self.add_error("password2", _("The two passwords differ."))
         return data
 

@@ -19,7 +19,7 @@ from facturier.billing.models.subscription import EndKind, LineMode, Timing
 from facturier.billing.services.errors import ServiceError
 from facturier.billing.services.subscriptions import SubscriptionLineData
 from facturier.core.recurrence import PRESETS
-from facturier.web.forms.common import DateInput, decimal_field
+from facturier.web.forms.common import DateInput, decimal_field, require
 
 CUSTOM = "custom"
 
@@ -110,13 +110,13 @@ class SubscriptionForm(forms.Form):
         data = self.cleaned_data
         if data.get("frequency") == CUSTOM:
             if not data.get("every"):
-                self.add_error("every", _("Give the number of days, weeks, months or years."))
+                require(self, "every", _("Give the number of days, weeks, months or years."))
             if not data.get("unit"):
-                self.add_error("unit", _("Choose days, weeks, months or years."))
+                require(self, "unit", _("Choose days, weeks, months or years."))
         if data.get("end_kind") == EndKind.COUNT and not data.get("end_count"):
-            self.add_error("end_count", _("Give the number of invoices."))
+            require(self, "end_count", _("Give the number of invoices."))
         if data.get("end_kind") == EndKind.UNTIL and not data.get("end_date"):
-            self.add_error("end_date", _("Give the last day of service."))
+            require(self, "end_date", _("Give the last day of service."))
         return data
 
     def schedule(self) -> dict[str, Any]:
@@ -313,6 +313,8 @@ class ChangeForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
-        if data.get("quantity") is None and data.get("unit_price") is None:
+        missing = data.get("quantity") is None and data.get("unit_price") is None
+        # A value refused on its own (not a number...) is not said to be missing as well.
+        if missing and "quantity" not in self.errors and "unit_price" not in self.errors:
             self.add_error("quantity", _("Give a new quantity, a new price, or both."))
         return data

@@ -13,9 +13,17 @@ from typing import Any
 from django import template
 from django.forms import BoundField
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 
-from facturier.core.money import format_amount, format_date
+from facturier.core.money import (
+    CURRENCY_SYMBOLS,
+    NBSP,
+    exponent,
+    format_amount,
+    format_date,
+    format_decimal_fr,
+)
+from facturier.web.forms.common import shown_places
 
 register = template.Library()
 
@@ -35,6 +43,69 @@ def amount(value: Any, currency: str = "EUR") -> str:
     except InvalidOperation:
         return str(value)
     return format_amount(number, currency or "EUR", locale=_locale())
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def _digits(value: Decimal, places: int) -> str:
+    """The digits of a non-negative `value` with `places` decimals, grouped."""
+    if _locale() == "fr":
+        return format_decimal_fr(value, places)
+    return format(value, f",.{places}f")
+
+
+@register.filter
+def quantity(value: Any) -> str:
+    """A quantity without trailing zeros: "2,5", "1", "0,125" (not "2,5000")."""
+    if value is None or value == "":
+        return EMPTY
+    number = _decimal(value)
+    if number is None:
+        return str(value)
+    sign = "-" if number < 0 else ""
+    return sign + _digits(abs(number), shown_places(number))
+
+
+@register.filter
+def price(value: Any, currency: str = "EUR") -> str:
+    """A unit price: an amount with the currency's decimals, more only when the price has
+    them ("10,00 €", "0,125 €" — never rounded to the cent, never "0,125000 €")."""
+    if value is None or value == "":
+        return EMPTY
+    number = _decimal(value)
+    currency = currency or "EUR"
+    if number is None:
+        return str(value)
+    places = shown_places(number, exponent(currency))
+    if places <= exponent(currency):
+        return format_amount(number, currency, locale=_locale())
+    sign = "-" if number < 0 else ""
+    digits = _digits(abs(number), places)
+    symbol = CURRENCY_SYMBOLS.get(currency, currency)
+    if _locale() == "fr":
+        return f"{sign}{digits}{NBSP}{symbol}"
+    prefix = symbol if currency in CURRENCY_SYMBOLS else symbol + NBSP
+    return f"{sign}{prefix}{digits}"
+
+
+# The reasons the billing run records in its ledger (billing_plan, billing_run), in English:
+# shown in the page's language. Other reasons are a service's own message, shown as recorded.
+RUN_REASONS = {
+    "paused": pgettext_lazy("billing run reason", "paused"),
+    "lines to confirm": pgettext_lazy("billing run reason", "lines to confirm"),
+    "review before issue": pgettext_lazy("billing run reason", "review before issue"),
+}
+
+
+@register.filter
+def run_reason(value: str) -> str:
+    return str(RUN_REASONS.get(value, value))
 
 
 @register.filter

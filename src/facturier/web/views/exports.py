@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -19,17 +19,10 @@ from facturier.web.access import Can, WebRequest, requires, restrict_to_visible
 from facturier.web.forms.exports import JournalForm, PeriodForm, StyleForm
 from facturier.web.forms.invoices import InvoiceFilterForm
 
-# Excel opens a UTF-8 CSV with accents right only when it starts with a byte-order mark.
-BOM = "\ufeff"
 
-
-def _download(lines: Iterable[str], name: str, content_type: str, *, bom: bool) -> HttpResponseBase:
-    def body() -> Iterator[str]:
-        if bom:
-            yield BOM
-        yield from lines
-
-    response = StreamingHttpResponse(body(), content_type=f"{content_type}; charset=utf-8")
+def download(lines: Iterable[str], name: str, content_type: str) -> HttpResponseBase:
+    """`lines` streamed as the attachment `name` (a CSV's from `exports.csv_file`)."""
+    response = StreamingHttpResponse(lines, content_type=f"{content_type}; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
@@ -65,7 +58,7 @@ def export_invoices(request: WebRequest) -> HttpResponseBase:
     ordered = qs.order_by(F("chain_index").asc(nulls_last=True), "pk")
     rows = exports.invoice_rows(ordered, style=style)
     name = f"factures-{today:%Y%m%d}.csv"
-    return _download(exports.csv_lines(rows, style=style), name, "text/csv", bom=style == "fr")
+    return download(exports.csv_file(rows, style=style), name, "text/csv")
 
 
 @requires(Can.EXPORT)
@@ -79,7 +72,7 @@ def export_payments(request: WebRequest) -> HttpResponseBase:
     style = form.chosen_style()
     rows = exports.payment_rows(qs, style=style)
     name = f"paiements-{clock.company_today(request.company):%Y%m%d}.csv"
-    return _download(exports.csv_lines(rows, style=style), name, "text/csv", bom=style == "fr")
+    return download(exports.csv_file(rows, style=style), name, "text/csv")
 
 
 @requires(Can.EXPORT)
@@ -92,7 +85,7 @@ def export_journal(request: WebRequest) -> HttpResponseBase:
     entries = exports.journal_entries(request.company, start=start, end=end)
     lines = exports.journal_lines(exports.journal_rows(entries), separator=form.separator_char())
     name = exports.journal_filename(request.company, start=start, end=end)
-    return _download(lines, name, "text/plain", bom=False)
+    return download(lines, name, "text/plain")
 
 
 urlpatterns = [

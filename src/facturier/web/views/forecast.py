@@ -18,7 +18,7 @@ from typing import Any
 from django import forms
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import path
@@ -36,6 +36,8 @@ from facturier.web.access import (
     restrict_to_visible,
     sees_own_customers_only,
 )
+from facturier.web.forms.exports import StyleForm
+from facturier.web.views.exports import download
 
 MONTH_CHOICES = [(n, str(n)) for n in (1, 3, 6, 12, 18, 24)]
 
@@ -162,15 +164,15 @@ def forecast_page(request: WebRequest) -> HttpResponse:
 
 @requires(Can.VIEW)
 def forecast_csv(request: WebRequest) -> HttpResponseBase:
+    """The invoices to come as a CSV file like the invoices' (same columns' names, French
+    spreadsheet style with a byte-order mark, or ?style=iso)."""
     _form, months = _months(request)
     items = [_item(row) for row in _forecast(request, months).rows]
     today = clock.company_today(request.company)
-    response = StreamingHttpResponse(
-        exports.csv_lines(exports.forecast_rows(items)), content_type="text/csv; charset=utf-8"
-    )
+    style = StyleForm(request.GET).chosen_style()
+    rows = exports.forecast_rows(items, currency=request.company.currency, style=style)
     name = f"previsionnel-{today:%Y%m%d}-{months}m.csv"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
+    return download(exports.csv_file(rows, style=style), name, "text/csv")
 
 
 urlpatterns = [

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 from functools import cached_property, partial
+from io import BytesIO
 from typing import Any
 
 from django.contrib import messages
-from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Case, Count, F, QuerySet, Value, When
@@ -18,6 +18,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -35,6 +36,7 @@ from facturier.billing.models import (
     Reminder,
     Settlement,
 )
+from facturier.billing.services.audit import ArchiveDamaged, archived_bytes
 from facturier.billing.services.credit_notes import credit_note_create
 from facturier.billing.services.drafts import (
     DRAFT_FIELDS,
@@ -63,10 +65,12 @@ from facturier.web.access import (
 from facturier.web.forms.common import add_service_error, with_one_more_line
 from facturier.web.forms.invoices import (
     CreditNoteForm,
+    CreditRoom,
     DraftLineFormSet,
     InvoiceFilterForm,
     InvoiceForm,
     InvoiceLineFormSet,
+    credit_room,
     products_of,
 )
 from facturier.web.forms.subscriptions import add_line_error
@@ -280,6 +284,8 @@ def _detail_context(request: WebRequest, invoice: Invoice, **forms: Any) -> dict
     lines = list(invoice.lines.order_by("position"))
     vat_codes = list(dict.fromkeys(line.vat_code for line in lines))
     credited = invoice.credit_notes.filter(status=InvoiceStatus.ISSUED).order_by("pk")
+    creditable = invoice.is_issued and is_invoice and invoice.settlement != "cancelled"
+    room = _credit_room(invoice) if creditable else None
     return {
         "invoice": invoice,
         "lines": lines,
@@ -299,9 +305,14 @@ def _detail_context(request: WebRequest, invoice: Invoice, **forms: Any) -> dict
         .order_by("payment__received_on", "pk"),
         "credit_notes": credited,
         "drafted_credit_notes": invoice.credit_notes.filter(status=InvoiceStatus.DRAFT),
-        "can_credit": invoice.is_issued and is_invoice and invoice.settlement != "cancelled",
-        "credit_form": forms.get("credit_form") or CreditNoteForm(vat_codes=vat_codes),
+        # Nothing left to credit (partial credit notes up to the total): no credit form.
+        "can_credit": room is not None and not room.empty,
+        "credit_form": forms.get("credit_form") or CreditNoteForm(vat_codes=vat_codes, room=room),
     }
+
+
+def _credit_room(invoice: Invoice) -> CreditRoom:
+    return credit_room(invoice, locale="en" if (get_language() or "fr").startswith("en") else "fr")
 
 
 def _get(request: WebRequest, pk: int) -> Invoice:
@@ -321,15 +332,17 @@ def _archived(request: WebRequest, pk: int, which: str) -> HttpResponseBase:
     archive = ArchivedDocument.objects.filter(invoice=invoice).first()
     if archive is None:
         raise Http404(_("This document is not archived yet."))
-    name = archive.pdf_name if which == "pdf" else archive.xml_name
     try:
-        handle = default_storage.open(name, "rb")
-    except FileNotFoundError as exc:
-        raise Http404(_("The archived file is missing from the storage.")) from exc
+        # Checked against the SHA-256 recorded at issue: a missing or altered file is never
+        # handed out as the original.
+        content = archived_bytes(archive, which)
+    except ArchiveDamaged as exc:
+        messages.error(request, exc.message)
+        return redirect("web:invoice", pk=invoice.pk)
     content_type = "application/pdf" if which == "pdf" else "application/xml"
     filename = f"{invoice.number}.{which}".replace("/", "-")
-    return FileResponse(handle, content_type=content_type, as_attachment=which == "xml",
-                        filename=filename)  # fmt: skip
+    return FileResponse(BytesIO(content), content_type=content_type,
+                        as_attachment=which == "xml", filename=filename)  # fmt: skip
 
 
 @requires(Can.VIEW)
@@ -416,7 +429,7 @@ def invoice_credit_view(request: WebRequest, pk: int) -> HttpResponse:
     invoice = _get(request, pk)
     codes = invoice.lines.order_by("position").values_list("vat_code", flat=True)
     vat_codes = list(dict.fromkeys(codes))
-    form = CreditNoteForm(request.POST, vat_codes=vat_codes)
+    form = CreditNoteForm(request.POST, vat_codes=vat_codes, room=_credit_room(invoice))
     if form.is_valid():
         try:
             note = credit_note_create(

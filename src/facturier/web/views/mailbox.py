@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from email import message_from_bytes, policy
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 
 from django.conf import settings
@@ -31,6 +33,17 @@ def _parsed(message: MailboxMessage) -> EmailMessage:
     parsed = message_from_bytes(bytes(message.raw), policy=policy.default)
     assert isinstance(parsed, EmailMessage)
     return parsed
+
+
+def decoded(header: str) -> str:
+    """A header as a person reads it: RFC 2047 encoded words decoded
+    (``=?utf-8?q?Atelier_Num=C3=A9rique?= <a@b.fr>`` → ``Atelier Numérique <a@b.fr>``)."""
+    if "=?" not in header:
+        return header
+    try:
+        return str(make_header(decode_header(header)))
+    except (HeaderParseError, LookupError, UnicodeError, ValueError):
+        return header
 
 
 def _attachments(parsed: EmailMessage) -> list[Attachment]:
@@ -78,6 +91,11 @@ def mailbox_message(request: WebRequest, pk: int) -> HttpResponse:
     parsed = _parsed(message)
     context = {
         "message": message,
+        "sender": decoded(message.sender),
+        "subject": decoded(message.subject),
+        "to": [decoded(address) for address in message.to],
+        "cc": [decoded(address) for address in message.cc],
+        "bcc": [decoded(address) for address in message.bcc],
         "body": _body(parsed),
         "attachments": _attachments(parsed),
     }

@@ -65,31 +65,58 @@ def payment_list(request: WebRequest) -> HttpResponse:
     return render(request, "web/payments/list.html", context)
 
 
-def _open_invoice(request: WebRequest, value: str | None) -> Invoice | None:
+def _named_invoice(request: WebRequest, value: str | None) -> Invoice | None:
+    """The invoice `?invoice=ID` names; one the user cannot see does not exist (404)."""
     if not value or not value.isdigit():
         return None
-    qs = restrict_to_visible(Invoice.objects.select_related("customer"), request).filter(
-        status=InvoiceStatus.ISSUED,
-        doc_type=DocType.INVOICE,
-        settlement__in=[Settlement.OPEN, Settlement.PARTIAL],
-    )
+    qs = restrict_to_visible(Invoice.objects.select_related("customer"), request)
     return get_visible(qs, pk=int(value))
+
+
+def _not_payable(invoice: Invoice) -> str:
+    """Why no payment can be recorded against `invoice` ("" when it awaits payment)."""
+    label = invoice.number or _("This draft")
+    if invoice.status != InvoiceStatus.ISSUED or invoice.doc_type != DocType.INVOICE:
+        why = _("%(n)s is not an issued invoice: a payment cannot be recorded against it.")
+    elif invoice.settlement == Settlement.PAID:
+        why = _("%(n)s is already paid in full.")
+    elif invoice.settlement not in (Settlement.OPEN, Settlement.PARTIAL):
+        why = _("%(n)s no longer awaits payment.")
+    else:
+        return ""
+    more = _("A payment recorded here settles the customer's other unpaid invoices, oldest "
+             "due date first; what is left stays on the customer's account.")  # fmt: skip
+    return f"{why % {'n': label}} {more}"
 
 
 @requires(Can.RECORD_PAYMENTS)
 def payment_new(request: WebRequest) -> HttpResponse:
-    """Record a payment; with ?invoice=ID it settles that invoice first."""
-    invoice = _open_invoice(request, request.POST.get("invoice") or request.GET.get("invoice"))
+    """Record a payment; with ?invoice=ID it settles that invoice first (an invoice already
+    paid is said so above the form, which then settles the customer's other invoices)."""
+    posted = request.method == "POST"
+    invoice = _named_invoice(
+        request, request.POST.get("invoice") if posted else request.GET.get("invoice")
+    )
+    notice = _not_payable(invoice) if invoice is not None else ""
+    named, invoice = invoice, (None if notice else invoice)
     customers = visible_customers(request).order_by("legal_name")
     if invoice is not None:
         customers = customers.filter(pk=invoice.customer_id)
     initial: dict[str, Any] = {"received_on": clock.company_today(request.company)}
     if invoice is not None:
         initial.update(customer=invoice.customer_id, amount=invoice.balance)
+    elif named is not None:
+        initial["customer"] = named.customer_id
     elif request.GET.get("customer"):
         initial["customer"] = request.GET.get("customer")
     form = PaymentForm(request.POST or None, customers=customers, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    if posted and notice:
+        # The invoice was settled since the form was shown: nothing is recorded, the form
+        # comes back without it (sent again, it settles the customer's other invoices).
+        form.is_valid()
+        form.add_error(None, notice)
+        notice = ""
+    elif posted and form.is_valid():
         data = form.cleaned_data
         allocations = None
         if invoice is not None:
@@ -110,7 +137,7 @@ def payment_new(request: WebRequest) -> HttpResponse:
             if invoice is not None:
                 return redirect("web:invoice", pk=invoice.pk)
             return redirect(f"{reverse('web:payments')}?customer={payment.customer_id}")
-    context = {"form": form, "invoice": invoice}
+    context = {"form": form, "invoice": invoice, "notice": notice}
     return render(request, "web/payments/form.html", context)
 
 
