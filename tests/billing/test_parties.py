@@ -93,3 +93,37 @@ def test_share_capital_printed_as_text(company, make_draft):
 
     inv = invoice_issue(make_draft(), actor="t")
     assert Decimal(inv.seller["share_capital"]) == Decimal("10000.00")
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [({"country": "ZZ"}, "country"), ({"postcode": "ABCDE"}, "postcode"),
+     ({"share_capital": Decimal("-5")}, "share_capital")],
+)  # fmt: skip
+def test_company_address_and_capital_checked(db, changes, field):
+    with pytest.raises(InvalidInput) as err:
+        company_create(**{**COMPANY_FIELDS, **changes})
+    assert err.value.field == field
+    assert not Company.objects.exists()
+
+
+def test_customer_country_and_postcodes(company):
+    base = {
+        "kind": "consumer", "legal_name": "X", "address_line1": "1 rue", "postcode": "75001",
+        "city": "Paris", "billing_emails": ["a@example.com"],
+    }  # fmt: skip
+    for changes, field in [
+        ({"country": "ZZ"}, "country"),
+        ({"postcode": "7500"}, "postcode"),
+        ({"country": "BE", "postcode": "75001"}, "postcode"),
+        ({"delivery_line1": "2 rue", "delivery_postcode": "ABC", "delivery_city": "Lyon"},
+         "delivery_postcode"),
+    ]:  # fmt: skip
+        with pytest.raises(InvalidInput) as err:
+            customer_create(company=company, **{**base, **changes})
+        assert err.value.field == field, changes
+    assert not Customer.objects.exists()
+    berlin = customer_create(company=company, **{**base, "country": "de", "postcode": "10117"})
+    assert (berlin.country, berlin.postcode) == ("DE", "10117")
+    other = customer_create(company=company, **{**base, "country": "GB", "postcode": "sw1a 1aa"})
+    assert other.postcode == "SW1A 1AA"

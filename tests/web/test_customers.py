@@ -107,6 +107,15 @@ def test_detail_names_the_frequency(owner_client: Client, customer: Customer) ->
     assert "Hébergement" in html and "Quarterly" in html
 
 
+def test_identifier_errors_in_french(owner_client: Client, company: Company) -> None:
+    response = owner_client.post(
+        "/customers/new/", {**FORM, "siren": "552100555"}, HTTP_ACCEPT_LANGUAGE="fr"
+    )
+    html = response.content.decode()
+    assert "Chiffres de contrôle erronés." in html and "Wrong check digits" not in html
+    assert not Customer.objects.exists()
+
+
 def test_create_customer_normalises_identifiers(owner_client: Client, company: Company) -> None:
     response = owner_client.post("/customers/new/", FORM)
     assert response.status_code == 302
@@ -125,6 +134,8 @@ def test_create_customer_normalises_identifiers(owner_client: Client, company: C
         ("siret", "12345", "Wrong length"),
         ("vat_number", "XX123", "country code"),
         ("billing_emails", "not-an-email", "not a valid email"),
+        ("country", "ZZ", "Unknown country"),
+        ("postcode", "ABCDE", "not a postcode of FR"),
     ],
 )
 def test_bad_identifier_is_shown_next_to_its_field_and_nothing_is_saved(

@@ -60,3 +60,27 @@ def validate_email_list(value: Any) -> None:
             identifiers.clean_email(email)
         except ValueError as exc:
             raise ValidationError(str(exc)) from exc
+
+
+def address_errors(
+    country: str, postcode: str, *, prefix: str = "", required: bool = True
+) -> tuple[dict[str, str], str, str]:
+    """Errors of an address's country and postcode fields (named with `prefix`), and the
+    normalised values ("fr" → "FR"). A blank address passes when it is not `required`."""
+    from django.utils.translation import gettext as _
+
+    errors: dict[str, str] = {}
+    if not required and not (country or "").strip() and not (postcode or "").strip():
+        return errors, "", ""
+    try:
+        country = identifiers.clean_country(country or "")
+    except ValueError:
+        errors[f"{prefix}country"] = _("Unknown country: give its two-letter code, such as FR.")
+        return errors, country, postcode
+    try:
+        postcode = identifiers.clean_postcode(postcode or "", country)
+    except ValueError:
+        errors[f"{prefix}postcode"] = _("This is not a postcode of %(country)s.") % {
+            "country": country
+        }
+    return errors, country, postcode

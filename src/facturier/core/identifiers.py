@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pycountry
 from schwifty import BIC, IBAN
 from schwifty import exceptions as iban_errors
 from stdnum import exceptions as stdnum_errors
@@ -211,6 +212,55 @@ def clean_creditor_id(value: str) -> str:
     if compact.startswith("FR") and len(compact) != _FR_CREDITOR_ID_LENGTH:
         raise ValueError(f"{field}: wrong length: {_show(value)}")
     return _stdnum(field, at_02.validate, compact)
+
+
+def clean_country(value: str) -> str:
+    """An ISO 3166-1 alpha-2 country code, upper case.
+
+    >>> clean_country(" be ")
+    'BE'
+    >>> clean_country("ZZ")
+    Traceback (most recent call last):
+    ...
+    ValueError: country: unknown country: 'ZZ'
+    """
+    code = value.strip().upper()
+    if not re.fullmatch(r"[A-Z]{2}", code):
+        raise ValueError(f"country: invalid format: {_show(value)}")
+    if pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError(f"country: unknown country: {_show(value)}")
+    return code
+
+
+# Postcodes whose format is checked: the countries most customers of a French business are in.
+_POSTCODE_RE = {
+    "FR": re.compile(r"[0-9]{5}"),
+    "BE": re.compile(r"[1-9][0-9]{3}"),
+    "DE": re.compile(r"[0-9]{5}"),
+    "ES": re.compile(r"[0-9]{5}"),
+    "IT": re.compile(r"[0-9]{5}"),
+    "LU": re.compile(r"(L-)?[0-9]{4}"),
+    "CH": re.compile(r"[1-9][0-9]{3}"),
+    "MC": re.compile(r"980[0-9]{2}"),
+    "NL": re.compile(r"[1-9][0-9]{3} ?[A-Z]{2}"),
+}
+
+
+def clean_postcode(value: str, country: str) -> str:
+    """A postcode, its format checked for the countries of `_POSTCODE_RE` (others: as typed).
+
+    >>> clean_postcode(" 75002 ", "FR"), clean_postcode("SW1A 1AA", "GB")
+    ('75002', 'SW1A 1AA')
+    >>> clean_postcode("ABCDE", "FR")
+    Traceback (most recent call last):
+    ...
+    ValueError: postcode: invalid format: 'ABCDE'
+    """
+    code = " ".join(value.split()).upper()
+    pattern = _POSTCODE_RE.get(country.strip().upper())
+    if not code or (pattern is not None and not pattern.fullmatch(code)):
+        raise ValueError(f"postcode: invalid format: {_show(value)}")
+    return code
 
 
 def clean_email(value: str) -> str:

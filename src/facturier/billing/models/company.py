@@ -128,7 +128,9 @@ class Company(models.Model):
         return self.legal_name
 
     def clean(self) -> None:
-        errors: dict[str, str] = {}
+        errors, self.country, self.postcode = v.address_errors(self.country, self.postcode)
+        if self.share_capital is not None and self.share_capital < 0:
+            errors["share_capital"] = str(_("The share capital cannot be negative."))
         if self.legal_form in FORMS_WITH_CAPITAL and self.share_capital is None:
             errors["share_capital"] = str(_("A company of this legal form must state its capital."))
         if self.siret and self.siren and not self.siret.startswith(self.siren):

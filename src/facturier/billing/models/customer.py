@@ -82,7 +82,12 @@ class Customer(models.Model):
         return self.kind == CustomerKind.BUSINESS
 
     def clean(self) -> None:
-        errors: dict[str, str] = {}
+        errors, self.country, self.postcode = v.address_errors(self.country, self.postcode)
+        delivery, self.delivery_country, self.delivery_postcode = v.address_errors(
+            self.delivery_country or (self.country if self.delivery_postcode else ""),
+            self.delivery_postcode, prefix="delivery_", required=False,
+        )  # fmt: skip
+        errors.update(delivery)
         if self.kind == CustomerKind.BUSINESS and self.country == "FR" and not self.siren:
             errors["siren"] = str(_("A French business customer needs its SIREN."))
         if self.siret and self.siren and not self.siret.startswith(self.siren):

@@ -40,9 +40,15 @@ def user_create(
     *, company: Company, username: str, password: str, role: str, email: str = ""
 ) -> User:
     if role not in Role.values:
-        raise InvalidInput(f"unknown role '{role}' (one of {', '.join(Role.values)})", field="role")
+        raise InvalidInput(
+            _("Unknown role “%(role)s” (one of %(roles)s).")
+            % {"role": role, "roles": ", ".join(Role.values)},
+            field="role",
+        )
     if User.objects.filter(username=username).exists():
-        raise InvalidInput(f"user '{username}' already exists", field="username")
+        raise InvalidInput(
+            _("A user named “%(name)s” already exists.") % {"name": username}, field="username"
+        )
     roles_sync()
     user = User.objects.create_user(username=username, password=password, email=email)
     # Owners manage the company in the admin until the web UI lands.

@@ -33,10 +33,26 @@ IDENTIFIERS: dict[str, tuple[Callable[[str], str], str | Promise]] = {
 }
 
 
+# The checks' reasons (plain English from core), in the page's language.
+REASONS: dict[str, str | Promise] = {
+    "empty": _("Empty."),
+    "wrong length": _("Wrong length."),
+    "wrong check digits": _("Wrong check digits."),
+    "wrong national check digits": _("Wrong national check digits."),
+    "unknown country": _("Unknown country."),
+    "unknown country or component": _("Unknown country."),
+    "invalid format": _("Invalid format."),
+    "must have 8 or 11 characters": _("Must have 8 or 11 characters."),
+}
+
+
 def _reason(exc: ValueError) -> str:
-    # "SIREN: wrong check digits: '732829321'" → "wrong check digits"
+    """ "SIREN: wrong check digits: '732829321'" → "Wrong check digits." (translated)."""
     parts = str(exc).split(": ")
-    return parts[1] if len(parts) > 1 else str(exc)
+    reason = parts[1] if len(parts) > 1 else str(exc)
+    if reason.startswith("does not start with SIREN"):
+        return str(_("Does not start with the SIREN."))
+    return str(REASONS.get(reason, reason[:1].upper() + reason[1:] + "."))
 
 
 class IdentifierFieldsMixin(forms.BaseForm):
@@ -75,7 +91,7 @@ class IdentifierFieldsMixin(forms.BaseForm):
             try:
                 self.cleaned_data[name] = normalise(str(value))
             except ValueError as exc:
-                self.add_error(name, f"{_reason(exc).capitalize()}. {example}")
+                self.add_error(name, f"{_reason(exc)} {example}")
         return self.cleaned_data
 
 
