@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.utils import translation
 
 from facturier.billing.models import (
     AuditEvent,
@@ -55,7 +56,11 @@ BIG = D("99999999999999999999")
 
 @pytest.fixture(autouse=True)
 def _today():
-    with time_machine.travel(datetime(2026, 11, 28, 10, tzinfo=UTC), tick=False):
+    # The messages are checked in English (the French ones come from the catalog).
+    with (
+        time_machine.travel(datetime(2026, 11, 28, 10, tzinfo=UTC), tick=False),
+        translation.override("en"),
+    ):
         yield
 
 
@@ -179,7 +184,10 @@ def test_an_invoice_with_a_negative_total_is_not_issued(make_draft):
     events = AuditEvent.objects.count()
     with pytest.raises(NotAllowed, match="credit note") as err:
         invoice_issue(draft, actor="t")
-    assert "(-1\xa0371,47\xa0€)" in err.value.message
+    assert "(-€1,371.47)" in err.value.message
+    with translation.override("fr"), pytest.raises(NotAllowed, match="établissez un avoir") as fr:
+        invoice_issue(draft, actor="t")
+    assert "(-1\xa0371,47\xa0€)" in fr.value.message
     draft.refresh_from_db()
     assert (draft.status, draft.number) == ("draft", None)
     assert not SeriesCounter.objects.filter(last_value__gt=0).exists()
@@ -321,12 +329,12 @@ def test_a_reference_too_long_is_refused(customer):
 
 def test_amounts_in_payment_refusals_are_formatted(customer, issued, make_draft):
     other = invoice_issue(make_draft(), actor="t")
-    with pytest.raises(InvalidInput) as err:
+    with translation.override("fr"), pytest.raises(InvalidInput) as err:
         _pay(customer, D(100), [(issued, D("9.88")), (other, D(100))])
-    assert err.value.message == "allocations (109,88\xa0€) exceed the amount (100,00\xa0€)"
+    assert err.value.message == "les affectations (109,88\xa0€) dépassent le montant (100,00\xa0€)"
     with pytest.raises(NotAllowed) as err:
         _pay(customer, D(200), [(issued, D("120.01"))])
-    assert err.value.message == f"120,01\xa0€ is more than {issued.number}'s balance (120,00\xa0€)"
+    assert err.value.message == f"€120.01 is more than {issued.number}'s balance (€120.00)"
     assert _no_payment()
 
 

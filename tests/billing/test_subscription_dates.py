@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.utils import translation
 
 from facturier.billing.forecast import forecast
 from facturier.billing.models import (
@@ -21,7 +22,7 @@ from facturier.billing.models import (
     SubscriptionPause,
     UsageRecord,
 )
-from facturier.billing.services import InvalidInput
+from facturier.billing.services import InvalidInput, NotAllowed
 from facturier.billing.services.billing_run import billing_run
 from facturier.billing.services.subscriptions import (
     SubscriptionLineData,
@@ -43,7 +44,8 @@ def at(day: date):
 
 @pytest.fixture(autouse=True)
 def _today():
-    with at(TODAY):
+    # The messages are checked in English (the French ones come from the catalog).
+    with at(TODAY), translation.override("en"):
         yield
 
 
@@ -302,6 +304,19 @@ def test_usage_in_the_future_is_refused(customer):
     assert snapshot(sub) == before
     usage_record(sub.lines.get(mode="metered"), occurred_on=TODAY, quantity=D(1),
                  idempotency_key="y")  # fmt: skip
+
+
+def test_usage_after_the_last_invoice_of_a_cancelled_subscription_is_refused(customer):
+    sub = _metered(customer, timing="arrears")
+    with at(date(2026, 10, 5)):
+        billing_run()
+    subscription_cancel(sub, actor="t", at_period_end=False, on=date(2026, 10, 1))
+    sub.refresh_from_db()
+    assert sub.next_billing_date is None
+    with pytest.raises(NotAllowed, match="never be billed") as err:
+        usage_record(sub.lines.get(mode="metered"), occurred_on=TODAY, quantity=D(1),
+                     idempotency_key="z")  # fmt: skip
+    assert err.value.field == "line" and not UsageRecord.objects.exists()
 
 
 # --- 7. field names ----------------------------------------------------------------------

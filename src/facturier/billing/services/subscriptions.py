@@ -463,6 +463,16 @@ def usage_record(
     if not idempotency_key:
         raise InvalidInput("an idempotency key is required", field="idempotency_key")
     check_text(idempotency_key, "idempotency_key", max_length=100)
+    sub = line.subscription
+    if sub.next_billing_date is None and sub.status in (
+        SubscriptionStatus.CANCELLED,
+        SubscriptionStatus.FINISHED,
+    ):
+        raise NotAllowed(
+            _("%(name)s will issue no more invoices: usage recorded now would never be billed")
+            % {"name": sub.name},
+            field="line",
+        )
     quantity = check_decimal(quantity, "quantity", **QUANTITY, minimum=ZERO)
     today = clock.company_today(line.subscription.company)
     if occurred_on > today:
