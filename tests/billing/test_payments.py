@@ -63,14 +63,14 @@ def test_credit_used_later(customer, two_invoices, make_draft):
     third.refresh_from_db()
     assert third.balance == D("60.00")
     assert customer_credit(customer) == 0
-    with pytest.raises(InvalidInput, match="exceed"):
+    with pytest.raises(InvalidInput, match="dépassent le montant"):
         payment_allocate(payment, third, D("0.01"), actor="t")
 
 
 @pytest.mark.parametrize(
     ("amount", "alloc", "error"),
-    [("0", None, "more than zero"), ("-5", None, "more than zero"), ("10.001", None, "two"),
-     ("50.00", "60.00", "exceed"), ("500.00", "120.01", "balance")],
+    [("0", None, "supérieur à zéro"), ("-5", None, "supérieur à zéro"), ("10.001", None, "deux"),
+     ("50.00", "60.00", "dépassent le montant"), ("500.00", "120.01", "reste dû")],
 )  # fmt: skip
 def test_refusals_change_nothing(customer, two_invoices, amount, alloc, error):
     first, _ = two_invoices

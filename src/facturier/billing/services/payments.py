@@ -38,12 +38,12 @@ def _money(amount: Decimal, currency: str) -> str:
 
 def _check_amount(amount: Decimal, field: str) -> Decimal:
     if not isinstance(amount, Decimal) or not amount.is_finite():
-        raise InvalidInput("not an amount", field=field)
+        raise InvalidInput(_("not an amount"), field=field)
     check_size(amount, field, **AMOUNT)  # first: rounding a huge amount fails
     if amount <= 0:
-        raise InvalidInput("must be more than zero", field=field)
+        raise InvalidInput(_("must be more than zero"), field=field)
     if round_money(amount) != amount:
-        raise InvalidInput("at most two decimals", field=field)
+        raise InvalidInput(_("at most two decimals"), field=field)
     return amount
 
 
