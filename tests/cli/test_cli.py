@@ -137,7 +137,13 @@ def test_billing_run_exit_1_on_failure(customer):
     ("args", "message"),
     [(["--line", "X;1;abc"], "not a number"), (["--line", "X"], "expected"),
      (["--line", "X;1;1", "--days", "1"], "two days"),
-     (["--line", "X;1;1", "--every", "semi_monthly", "--days", "20,5"], "")],
+     (["--line", "X;1;1", "--every", "semi_monthly", "--days", "20,5"], ""),
+     # Options that would be ignored are refused, not dropped in silence.
+     (["--line", "X;1;10;FR-20;fixed;extra"], "not 6 fields"),
+     (["--line", "X;1;10", "--days", "5,20"], "--days is for twice a month"),
+     (["--line", "X;1;10", "--every", "month", "--days", "5,20"], "--every semi_monthly"),
+     (["--line", "X;1;10", "--arrears", "--days-before", "5"], "cannot go with --arrears"),
+     (["--line", "X;1;10", "--arrears", "--days-before", "0"], "cannot go with --arrears")],
 )  # fmt: skip
 def test_subscription_create_refusals(customer, args, message):
     from facturier.billing.models import Subscription

@@ -230,24 +230,6 @@ def test_policy_load_names_the_field_of_a_wrong_type(company, tmp_path):
 # --- 9. subscriptions create: no option silently ignored --------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [(["--line", "X;1;10;FR-20;fixed;extra"], "not 6 fields"),
-     (["--line", "X;1;10", "--days", "5,20"], "--days is for twice a month"),
-     (["--line", "X;1;10", "--every", "month", "--days", "5,20"], "--every semi_monthly"),
-     (["--line", "X;1;10", "--arrears", "--days-before", "5"], "cannot go with --arrears"),
-     (["--line", "X;1;10", "--arrears", "--days-before", "0"], "cannot go with --arrears")],
-)  # fmt: skip
-def test_subscription_create_refuses_ignored_options(customer, args, message):
-    result = run(
-        "subscriptions", "create", "--customer", customer.code, "--name", "X",
-        "--start", "01/12/2026", *args,
-    )  # fmt: skip
-    assert result.exit_code == 2
-    assert message in result.output
-    assert not Subscription.objects.exists()
-
-
 def test_subscription_create_semi_monthly_days_via_the_preset(customer):
     result = run(
         "subscriptions", "create", "--customer", customer.code, "--name", "X",
