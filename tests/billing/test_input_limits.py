@@ -259,7 +259,7 @@ def test_invoice_issue_marks_a_waiting_period_invoiced(customer):
     issued = invoice_issue(period.invoice, actor="t")  # as `facturier invoices issue` does
     period.refresh_from_db()
     assert (period.outcome, period.invoice_id) == ("invoiced", issued.pk)
-    # draft_confirm's own update finds nothing left to change, and a retry is harmless.
+    # Confirming again (draft_confirm issues through the same path) is harmless.
     assert draft_confirm(issued, actor="t").number == issued.number
     period.refresh_from_db()
     assert period.outcome == "invoiced"

@@ -119,8 +119,7 @@ def invoices_issue(invoice_ids: Sequence[int], *, actor: str) -> IssueResult:
 
 def _periods_invoiced(issued: Sequence[Invoice]) -> None:
     """A recurring draft that waited (lines to confirm, review) is now issued, whichever path
-    issued it: its billing period becomes "invoiced" in the ledger (a second update, as
-    draft_confirm also does, changes nothing)."""
+    issued it: its billing period becomes "invoiced" in the ledger."""
     recurring = [inv.pk for inv in issued if inv.subscription_id is not None]
     if recurring:
         BilledPeriod.objects.filter(invoice_id__in=recurring, outcome=PeriodOutcome.DRAFTED).update(

@@ -494,9 +494,8 @@ def usage_record(
 
 @transaction.atomic
 def draft_confirm(invoice: Invoice, *, actor: str) -> Invoice:
-    """Issue a recurring draft that waited for confirmation or review."""
+    """Issue a recurring draft that waited for confirmation or review (issuing marks its
+    billing period "invoiced", whichever path issues it)."""
     from facturier.billing.services.issuing import invoice_issue
 
-    issued = invoice_issue(invoice, actor=actor)
-    BilledPeriod.objects.filter(invoice=issued, outcome="drafted").update(outcome="invoiced")
-    return issued
+    return invoice_issue(invoice, actor=actor)

@@ -52,7 +52,6 @@ from facturier.billing.services.dunning import (
 from facturier.billing.services.errors import ServiceError
 from facturier.billing.services.issuing import invoice_issue
 from facturier.billing.services.outbox import invoice_email_send
-from facturier.billing.services.subscriptions import draft_confirm
 from facturier.web.access import (
     Can,
     WebRequest,
@@ -256,9 +255,7 @@ def _invoice_form(request: WebRequest, draft: Invoice | None) -> HttpResponse:
                     invoice = invoice_create(company=request.company, lines=line_data, **header)
                 else:
                     invoice = invoice_update_draft(draft, lines=line_data, **header)
-                if issue and invoice.subscription_id is not None:
-                    invoice = draft_confirm(invoice, actor=_actor(request))
-                elif issue:
+                if issue:  # a recurring draft's period becomes "invoiced" too
                     invoice = invoice_issue(invoice, actor=_actor(request))
         except ServiceError as exc:
             if not add_line_error(formset, lines, exc):
@@ -373,8 +370,6 @@ def invoice_issue_view(request: WebRequest, pk: int) -> HttpResponse:
     def run(invoice: Invoice) -> Invoice:
         if invoice.is_issued:
             return invoice
-        if invoice.subscription_id is not None:
-            return draft_confirm(invoice, actor=_actor(request))
         return invoice_issue(invoice, actor=_actor(request))
 
     return _act(request, pk, run, _("%(n)s issued."))
