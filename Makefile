@@ -58,7 +58,8 @@ browser:  ## Debian's Chromium for the browser tests (apt-get install when missi
 test: install-dev browser  ## the whole test suite (SQLite, or PostgreSQL when DATABASE_URL points there)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install-dev  ## ruff, ruff format --check, mypy, import contracts
+lint: install-dev  ## ruff, ruff format --check, mypy, import contracts, pip check
+	$(BIN)/pip check
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/mypy

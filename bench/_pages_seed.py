@@ -32,6 +32,8 @@ from typing import Any
 from urllib.parse import quote_plus
 from zoneinfo import ZoneInfo
 
+from facturier.billing.services.actors import Actor
+
 COMPANY_FIELDS: dict[str, Any] = {
     "legal_name": "Atelier Bench",
     "legal_form": "SAS",
@@ -251,7 +253,7 @@ def seed(customers: int, months: int) -> dict[str, Any]:
     from facturier.core.recurrence import add_months
 
     started = time.monotonic()
-    company = company_create(actor="bench", **COMPANY_FIELDS)
+    company = company_create(actor=Actor.system("bench"), **COMPANY_FIELDS)
     user_create(company=company, username=USERNAME, password=PASSWORD, role="owner")
     today = clock.company_today(company)
     # A subscription anchored at `first` + 27 days still has exactly `months` periods due.

@@ -18,6 +18,7 @@ import sys
 from typing import Any
 
 import _seed
+from facturier.billing.services.actors import Actor
 
 RENDER = "document.render"
 
@@ -29,7 +30,7 @@ def seed(n: int, layout: str) -> dict[str, Any]:
 
     seeded = _seed.seed(n, customers=min(n, 200), lines=1)
     company = Company.objects.get(pk=seeded["company_id"])
-    company_update(company, actor="bench", invoice_layout=layout)
+    company_update(company, actor=Actor.system("bench"), invoice_layout=layout)
     # Render only: an invoice email would be queued after each render otherwise.
     Subscription.objects.filter(company=company).update(send_invoices=False)
     summary = billing_run(company=company, worker="bench-seed", keep_outcomes=False)

@@ -19,6 +19,8 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from facturier.billing.services.actors import Actor
+
 COMPANY_FIELDS: dict[str, Any] = {
     "legal_name": "Atelier Bench",
     "legal_form": "SAS",
@@ -55,7 +57,7 @@ def seed(n: int, customers: int, lines: int) -> dict[str, Any]:
     from facturier.billing.services import company_create, customer_create
 
     started = time.monotonic()
-    company = company_create(actor="bench", **COMPANY_FIELDS)
+    company = company_create(actor=Actor.system("bench"), **COMPANY_FIELDS)
     today = clock.company_today(company)
     buyers = [
         customer_create(

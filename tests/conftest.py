@@ -19,6 +19,7 @@ from facturier.billing.services import (
     invoice_create,
     product_create,
 )
+from tests.actors import SYS
 from tests.processes import Children
 
 # Property tests draw new examples on every run of `make test`, so a developer's runs keep
@@ -101,6 +102,7 @@ def product(company: Company) -> Product:
 def make_draft(company: Company, customer: Customer) -> Callable[..., Invoice]:
     def make(lines: list[LineData] | None = None, **kwargs: Any) -> Invoice:
         return invoice_create(
+            actor=SYS,
             company=company,
             customer=kwargs.pop("customer", customer),
             lines=lines

@@ -48,6 +48,7 @@ def _issue(orders: dict[str, Any]) -> None:
 
     from facturier.billing.models import Invoice
     from facturier.billing.services import invoice_issue, invoices_issue
+    from facturier.billing.services.actors import Actor
 
     connection.ensure_connection()
     Path(orders["ready"]).touch()
@@ -61,10 +62,10 @@ def _issue(orders: dict[str, Any]) -> None:
     numbers: dict[int, str] = {}
     for chunk in _chunks(orders["ids"]):
         if len(chunk) == 1:
-            invoice = invoice_issue(Invoice.objects.get(pk=chunk[0]), actor="worker")
+            invoice = invoice_issue(Invoice.objects.get(pk=chunk[0]), actor=Actor.system("worker"))
             numbers[invoice.pk] = str(invoice.number)
             continue
-        result = invoices_issue(chunk, actor="worker")
+        result = invoices_issue(chunk, actor=Actor.system("worker"))
         if result.refused or sorted(i.pk for i in result.issued) != sorted(chunk):
             raise SystemExit(f"batch {chunk}: issued {result.issued}, refused {result.refused}")
         numbers.update({i.pk: str(i.number) for i in result.issued})
@@ -75,9 +76,10 @@ def _hold(orders: dict[str, Any]) -> None:
     from django.db import transaction
 
     from facturier.billing.services import invoices_issue
+    from facturier.billing.services.actors import Actor
 
     with transaction.atomic():
-        result = invoices_issue(orders["ids"], actor="doomed")
+        result = invoices_issue(orders["ids"], actor=Actor.system("doomed"))
         if result.refused or len(result.issued) != len(orders["ids"]):
             raise SystemExit(f"issued {result.issued}, refused {result.refused}")
         marker = Path(orders["marker"])

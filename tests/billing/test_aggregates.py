@@ -13,6 +13,7 @@ from facturier.billing.selectors import customer_balance, customer_credit
 from facturier.billing.services import LineData, invoice_issue, payment_record
 from facturier.web.views.customers import with_balance
 from facturier.web.views.invoices import list_totals
+from tests.actors import SYS
 
 NOV = datetime(2026, 11, 28, 10, tzinfo=UTC)
 # 0.1 + 0.2 - 0.3 + 0.01 is 0.010000000000000052 in binary floating point.
@@ -25,7 +26,7 @@ def _issued(make_draft) -> Invoice:
         for i, (q, p) in enumerate(PRICES)
     ]
     with time_machine.travel(NOV, tick=False):
-        return invoice_issue(make_draft(lines), actor="t")
+        return invoice_issue(make_draft(lines), actor=SYS)
 
 
 def test_journal_entry_of_lines_that_cancel_is_exact(company, make_draft):
@@ -41,7 +42,7 @@ def test_balances_and_list_totals_are_exact(company, customer, make_draft):
     invoices = [_issued(make_draft) for _ in range(3)]  # 3 × 0.01 € net, 0.01 € gross each
     for amount in ("0.10", "0.20"):
         payment_record(customer=customer, amount=D(amount), received_on=date(2026, 11, 28),
-                       method="transfer", allocations=[], actor="t")  # fmt: skip
+                       method="transfer", allocations=[], actor=SYS)  # fmt: skip
     gross = sum(i.total_gross for i in invoices)
     assert customer_credit(customer) == D("0.30")
     assert customer_balance(customer) == gross - D("0.30")

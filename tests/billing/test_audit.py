@@ -9,15 +9,16 @@ from django.db import connection
 
 from facturier.billing.models import AuditEvent
 from facturier.billing.services import audit_verify, invoice_issue, payment_record
+from tests.actors import SYS
 
 
 @pytest.fixture
 def history(make_draft, customer):
-    first = invoice_issue(make_draft(), actor="t")
-    second = invoice_issue(make_draft(), actor="t")
+    first = invoice_issue(make_draft(), actor=SYS)
+    second = invoice_issue(make_draft(), actor=SYS)
     payment_record(
         customer=customer, amount=Decimal("50.00"), received_on=first.issue_date,
-        method="transfer", actor="t",
+        method="transfer", actor=SYS,
     )  # fmt: skip
     return first, second
 

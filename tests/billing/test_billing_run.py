@@ -22,6 +22,7 @@ from facturier.billing.services.subscriptions import (
     draft_confirm,
     subscription_create,
 )
+from tests.actors import SYS
 
 D = Decimal
 
@@ -33,7 +34,7 @@ def at(day: date):
 @pytest.fixture
 def monthly(customer):
     return subscription_create(
-        customer=customer, name="Hébergement", actor="t", frequency_unit="month",
+        customer=customer, name="Hébergement", actor=SYS, frequency_unit="month",
         anchor=date(2026, 1, 31),
         lines=[SubscriptionLineData(description="Hébergement", unit_price=D("100.00"))],
     )  # fmt: skip
@@ -80,7 +81,7 @@ def test_dry_run_changes_nothing(monthly):
 
 def test_one_failure_does_not_stop_the_others(monthly, consumer, customer):
     other = subscription_create(
-        customer=consumer, name="Box", actor="t", frequency_unit="month",
+        customer=consumer, name="Box", actor=SYS, frequency_unit="month",
         anchor=date(2026, 1, 1), lines=[SubscriptionLineData(description="Box", unit_price=D(10))],
     )  # fmt: skip
     type(customer).objects.filter(pk=customer.pk).update(siren="")  # now unbillable
@@ -108,7 +109,7 @@ def test_review_before_issue_keeps_a_draft_and_notifies(customer, company):
         company=company, username="rep", password="x-123456", role="sales", email="rep@x.fr"
     )
     sub = subscription_create(
-        customer=customer, name="Audit", actor="t", frequency_unit="month",
+        customer=customer, name="Audit", actor=SYS, frequency_unit="month",
         anchor=date(2026, 3, 1), review_before_issue=True, sales_rep=rep,
         lines=[SubscriptionLineData(description="Audit", unit_price=D(500))],
     )  # fmt: skip
@@ -121,14 +122,14 @@ def test_review_before_issue_keeps_a_draft_and_notifies(customer, company):
     assert msg.payload["to"] == ["rep@x.fr"]
     assert msg.payload["invoice_id"] == draft.pk
     with at(date(2026, 3, 2)):
-        issued = draft_confirm(draft, actor="t")
+        issued = draft_confirm(draft, actor=SYS)
     assert issued.number == "F2026-00001"
     assert BilledPeriod.objects.get(subscription=sub).outcome == "invoiced"
 
 
 def test_to_confirm_line_keeps_draft(customer):
     subscription_create(
-        customer=customer, name="Régie", actor="t", frequency_unit="month",
+        customer=customer, name="Régie", actor=SYS, frequency_unit="month",
         anchor=date(2026, 3, 1),
         lines=[SubscriptionLineData(description="Jours de régie", quantity=D(5),
                                     unit_price=D(600), mode="to_confirm")],
@@ -142,7 +143,7 @@ def test_metered_usage_in_arrears_idempotent_and_late_usage_not_lost(customer):
     from facturier.billing.services.subscriptions import usage_record
 
     sub = subscription_create(
-        customer=customer, name="API", actor="t", frequency_unit="month",
+        customer=customer, name="API", actor=SYS, frequency_unit="month",
         anchor=date(2026, 3, 1), timing="arrears",
         lines=[SubscriptionLineData(description="Appels", quantity=D(0),
                                     unit_price=D("0.50"), mode="metered")],
@@ -169,7 +170,7 @@ def test_metered_usage_in_arrears_idempotent_and_late_usage_not_lost(customer):
 
 def test_ended_subscription_finishes(customer):
     sub = subscription_create(
-        customer=customer, name="3 mois", actor="t", frequency_unit="month",
+        customer=customer, name="3 mois", actor=SYS, frequency_unit="month",
         anchor=date(2026, 1, 1), end_kind="count", end_count=3,
         lines=[SubscriptionLineData(description="x", unit_price=D(10))],
     )  # fmt: skip

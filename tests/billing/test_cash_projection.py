@@ -18,6 +18,7 @@ from facturier.billing.services.subscriptions import (
     subscription_create,
 )
 from facturier.core import kpis
+from tests.actors import SYS
 from tests.billing.test_kpis import TODAY, at
 
 MONTHS = 6
@@ -29,7 +30,7 @@ def _sub(customer: Customer, unit: str, anchor: date, *prices: tuple[str, str], 
     ]
     return subscription_create(
         customer=customer, name="s", lines=lines, frequency_unit=unit, anchor=anchor,
-        actor="t", **kw,
+        actor=SYS, **kw,
     )  # fmt: skip
 
 
@@ -49,7 +50,7 @@ def test_projection_matches_the_forecast(
         _sub(customer, "month", date(2026, 12, 5), ("60", "FR-20"), days_before=7,
              payment_terms_days=45)  # fmt: skip
         ending = _sub(customer, "month", date(2026, 12, 3), ("90", "FR-20"))
-        subscription_cancel(ending, actor="t", at_period_end=False, on=date(2027, 2, 15))
+        subscription_cancel(ending, actor=SYS, at_period_end=False, on=date(2027, 2, 15))
         _sub(customer, "semi_monthly", date(2026, 12, 1), ("25", "FR-20"))
         exact = forecast(company=company, today=TODAY, months=MONTHS)
         fast = future_invoices(company, today=TODAY, months=MONTHS)

@@ -35,6 +35,7 @@ from facturier.billing.services import (
     invoices_issue,
     payment_record,
 )
+from facturier.billing.services.actors import Actor
 from facturier.billing.services.dunning import (
     LevelData,
     customer_reminders_pause,
@@ -49,6 +50,7 @@ from facturier.billing.services.dunning import (
 )
 from facturier.cli import commands  # noqa: F401  (registers the commands)
 from facturier.cli.main import cli
+from tests.actors import SYS
 from tests.processes import Children, facturier_command
 
 D = Decimal
@@ -74,7 +76,7 @@ def issue(make_draft: Callable[..., Invoice]) -> Callable[..., Invoice]:
     def make(price: str = "1000", **kwargs: Any) -> Invoice:
         lines = [LineData(description="Service", quantity=D(1), unit_price=D(price))]
         with at(ISSUE):
-            return invoice_issue(make_draft(lines, **kwargs), actor="t")
+            return invoice_issue(make_draft(lines, **kwargs), actor=SYS)
 
     return make
 
@@ -119,7 +121,7 @@ def test_replace_the_policy(company: Company) -> None:
         LevelData(1, "  Rappel  ", 10),
         LevelData(2, "Mise en demeure", 45, copy_sales_rep=True, formal_notice=True),
     ]
-    rows = reminder_policy_set(company, levels, by="u")
+    rows = reminder_policy_set(company, levels, by=SYS)
     assert [(r.level, r.name, r.days, r.formal_notice) for r in rows] == [
         (1, "Rappel", 10, False),
         (2, "Mise en demeure", 45, True),
@@ -128,7 +130,7 @@ def test_replace_the_policy(company: Company) -> None:
     assert event is not None and event.action == "reminder_policy.updated"
     assert event.data["levels"][1]["days"] == 45
     assert AuditEvent.objects.count() == events + 1
-    reminder_policy_set(company, levels, by="u")  # the same again: nothing to record
+    reminder_policy_set(company, levels, by=SYS)  # the same again: nothing to record
     assert AuditEvent.objects.count() == events + 1
 
 
@@ -157,14 +159,14 @@ def test_bad_policies_are_refused_and_change_nothing(
     reminder_policy(company)
     before = state()
     with pytest.raises(InvalidInput) as error:
-        reminder_policy_set(company, levels, by="u")
+        reminder_policy_set(company, levels, by=SYS)
     assert message in str(error.value)
     assert state() == before
 
 
 def test_change_one_level(company: Company) -> None:
-    reminder_level_change(company, 3, days=20, by="u")
-    reminder_level_change(company, 1, enabled=True, name="Petit rappel", by="u")
+    reminder_level_change(company, 3, days=20, by=SYS)
+    reminder_level_change(company, 1, enabled=True, name="Petit rappel", by=SYS)
     rows = [(r.level, r.days, r.enabled, r.name) for r in reminder_policy(company)]
     assert rows[0] == (1, -3, True, "Petit rappel") and rows[2] == (3, 20, True, "Second reminder")
     before = state()
@@ -175,7 +177,7 @@ def test_change_one_level(company: Company) -> None:
         (2, {"colour": "red"}, "unknown field colour"),
     ]:
         with pytest.raises(InvalidInput, match=re.escape(message)):
-            reminder_level_change(company, level, by="u", **changes)
+            reminder_level_change(company, level, by=SYS, **changes)
     assert state() == before
 
 
@@ -220,7 +222,7 @@ def test_the_formal_notice_states_penalties_and_the_indemnity_to_a_business(
     with at(ISSUE):
         payment_record(
             customer=customer, amount=D("200.00"), received_on=ISSUE, method="transfer",
-            allocations=[(partly, D("200.00"))], actor="t",
+            allocations=[(partly, D("200.00"))], actor=SYS,
         )  # fmt: skip
     # The pass was down from J+1 to J+40: the formal notice only, 40 days late.
     summary = run_on(DUE + timedelta(days=40))
@@ -257,12 +259,12 @@ def test_what_stops_reminders(
     with at(ISSUE):
         payment_record(
             customer=customer, amount=D("1200.00"), received_on=ISSUE, method="transfer",
-            allocations=[(paid, D("1200.00"))], actor="t",
+            allocations=[(paid, D("1200.00"))], actor=SYS,
         )  # fmt: skip
-    invoice_dispute_set(disputed, disputed=True, by="u")
+    invoice_dispute_set(disputed, disputed=True, by=SYS)
     with at(ISSUE + timedelta(days=1)):
-        note = credit_note_create(credited, actor="t", reason="Annulée")
-    customer_reminders_pause(consumer, paused=True, by="u")
+        note = credit_note_create(credited, actor=SYS, reason="Annulée")
+    customer_reminders_pause(consumer, paused=True, by=SYS)
     summary = run_on(DUE + timedelta(days=7))
     assert summary.total_sent == 0
     assert summary.skipped == {"disputed": 1, "paused": 1}
@@ -276,8 +278,8 @@ def test_what_stops_reminders(
     assert [s.status for s in reminder_schedule(paused, day)] == ["off", *["paused"] * 3]
     assert reminder_schedule(note, day) == []
     # Lifting the dispute and the pause: the level due then goes out (and only that one).
-    invoice_dispute_set(disputed, disputed=False, by="u")
-    customer_reminders_pause(consumer, paused=False, by="u")
+    invoice_dispute_set(disputed, disputed=False, by=SYS)
+    customer_reminders_pause(consumer, paused=False, by=SYS)
     summary = run_on(DUE + timedelta(days=20))
     assert dict(summary.sent) == {3: 2} and summary.skipped == {"superseded": 2}
     assert {r.invoice_id for r in Reminder.objects.all()} == {disputed.pk, paused.pk}
@@ -294,7 +296,7 @@ def test_a_dry_run_changes_nothing(company: Company, issue: Any) -> None:
 
 def test_a_disabled_policy_sends_nothing(company: Company, issue: Any) -> None:
     reminder_policy_set(
-        company, [LevelData(1, "Rappel", 7, enabled=False)], by="u"
+        company, [LevelData(1, "Rappel", 7, enabled=False)], by=SYS
     )  # fmt: skip
     issue()
     assert run_on(DUE + timedelta(days=100)).total_sent == 0
@@ -305,8 +307,8 @@ def test_a_disabled_policy_sends_nothing(company: Company, issue: Any) -> None:
 
 def test_send_now(company: Company, customer: Customer, issue: Any) -> None:
     inv = issue()
-    customer_reminders_pause(customer, paused=True, by="u")  # a person may still remind
-    reminder = reminder_send_now(inv, by="cli:anne", today=DUE + timedelta(days=3))
+    customer_reminders_pause(customer, paused=True, by=SYS)  # a person may still remind
+    reminder = reminder_send_now(inv, by=Actor.system("cli:anne"), today=DUE + timedelta(days=3))
     assert (reminder.manual, reminder.level, reminder.days_late, reminder.created_by) == (
         True, None, 3, "cli:anne",
     )  # fmt: skip
@@ -314,7 +316,7 @@ def test_send_now(company: Company, customer: Customer, issue: Any) -> None:
     event = AuditEvent.objects.order_by("pk").last()
     assert event is not None and event.action == "invoice.reminder_sent"
     # A reminder by hand uses up no level: the pass still sends level 2 on its day.
-    customer_reminders_pause(customer, paused=False, by="u")
+    customer_reminders_pause(customer, paused=False, by=SYS)
     assert dict(run_on(DUE + timedelta(days=7)).sent) == {2: 1}
 
 
@@ -326,11 +328,11 @@ def test_send_now_is_refused_with_nothing_changed(
     with at(ISSUE):
         payment_record(
             customer=customer, amount=D("1200.00"), received_on=ISSUE, method="transfer",
-            allocations=[(paid, D("1200.00"))], actor="t",
+            allocations=[(paid, D("1200.00"))], actor=SYS,
         )  # fmt: skip
-    invoice_dispute_set(disputed, disputed=True, by="u")
+    invoice_dispute_set(disputed, disputed=True, by=SYS)
     with at(ISSUE + timedelta(days=1)):
-        note = credit_note_create(credited, actor="t", reason="Annulée")
+        note = credit_note_create(credited, actor=SYS, reason="Annulée")
     before = state()
     for inv, message in [
         (draft, "a draft cannot be reminded"),
@@ -340,7 +342,7 @@ def test_send_now_is_refused_with_nothing_changed(
         (disputed, f"{disputed.number} is disputed: clear the dispute"),
     ]:
         with pytest.raises(NotAllowed, match=re.escape(message)):
-            reminder_send_now(inv, by="u", today=DUE)
+            reminder_send_now(inv, by=SYS, today=DUE)
     assert state() == before
 
 
@@ -350,27 +352,27 @@ def test_send_now_is_refused_with_nothing_changed(
 def test_dispute_flag(company: Company, make_draft: Any, issue: Any) -> None:
     inv = issue()
     events = AuditEvent.objects.count()
-    invoice_dispute_set(inv, disputed=True, by="u")
-    invoice_dispute_set(inv, disputed=True, by="u")  # already: nothing recorded
+    invoice_dispute_set(inv, disputed=True, by=SYS)
+    invoice_dispute_set(inv, disputed=True, by=SYS)  # already: nothing recorded
     inv.refresh_from_db()
     assert inv.disputed
     actions = list(AuditEvent.objects.order_by("pk").values_list("action", flat=True)[events:])
     assert actions == ["invoice.disputed"]
-    invoice_dispute_set(inv, disputed=False, by="u")
+    invoice_dispute_set(inv, disputed=False, by=SYS)
     assert AuditEvent.objects.order_by("pk").last().action == "invoice.dispute_cleared"  # type: ignore[union-attr]
     with at(ISSUE + timedelta(days=1)):
-        note = credit_note_create(inv, actor="t", reason="x")
+        note = credit_note_create(inv, actor=SYS, reason="x")
     draft = make_draft()
     before = state()
     with pytest.raises(NotAllowed, match="only an issued invoice"):
-        invoice_dispute_set(draft, disputed=True, by="u")
+        invoice_dispute_set(draft, disputed=True, by=SYS)
     with pytest.raises(NotAllowed, match="a credit note cannot be disputed"):
-        invoice_dispute_set(note, disputed=True, by="u")
+        invoice_dispute_set(note, disputed=True, by=SYS)
     assert state() == before
 
 
 def test_pause_and_resume(customer: Customer) -> None:
-    customer_reminders_pause(customer, paused=True, by="u")
+    customer_reminders_pause(customer, paused=True, by=SYS)
     customer.refresh_from_db()
     assert customer.reminders_paused
     assert AuditEvent.objects.order_by("pk").last().action == "customer.reminders_paused"  # type: ignore[union-attr]
@@ -532,7 +534,7 @@ def test_the_database_refuses_a_second_automatic_reminder_of_a_level(
 def many_invoices(company: Company, make_draft: Callable[..., Invoice]) -> Iterator[list[int]]:
     with at(ISSUE):
         drafts = [make_draft().pk for _ in range(40)]
-        result = invoices_issue(drafts, actor="t")
+        result = invoices_issue(drafts, actor=SYS)
     assert not result.refused
     yield drafts
 

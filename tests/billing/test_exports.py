@@ -22,6 +22,7 @@ from facturier.billing.services import (
     invoice_issue,
     payment_record,
 )
+from tests.actors import SYS
 
 D = Decimal
 NOV = datetime(2026, 11, 28, 10, tzinfo=UTC)
@@ -30,7 +31,7 @@ PERIOD = {"start": date(2026, 11, 1), "end": date(2026, 11, 30)}
 
 def _issue(make_draft, lines, **kwargs):
     with time_machine.travel(NOV, tick=False):
-        return invoice_issue(make_draft(lines, **kwargs), actor="t")
+        return invoice_issue(make_draft(lines, **kwargs), actor=SYS)
 
 
 @pytest.fixture
@@ -49,7 +50,7 @@ def mixed(make_draft):
     with time_machine.travel(NOV, tick=False):
         note = credit_note_create(
             invoice,
-            actor="t",
+            actor=SYS,
             lines=[LineData(description="Geste", quantity=D(1), unit_price=D(100))],
         )
     return invoice, note
@@ -156,11 +157,11 @@ def test_random_invoices_balance(company, customer, lines):
         LineData(description="x", quantity=q, unit_price=p, vat_code=v, kind=k)
         for q, p, v, k in lines
     ]
-    draft = invoice_create(company=company, customer=customer, lines=data)
+    draft = invoice_create(actor=SYS, company=company, customer=customer, lines=data)
     if draft.total_gross <= 0:
         return  # nothing to issue: a negative invoice is a credit note's job
     with time_machine.travel(NOV, tick=False):
-        invoice_issue(draft, actor="t")
+        invoice_issue(draft, actor=SYS)
     entries = list(exports.journal_entries(company, **PERIOD))
     assert all(entry.balance == 0 for entry in entries)
     issued = Invoice.objects.filter(status="issued")
@@ -197,9 +198,9 @@ def test_payments_csv_with_allocations(company, customer, make_draft):
     a = _issue(make_draft, None)
     b = _issue(make_draft, None)
     payment_record(customer=customer, amount=D("300.00"), received_on=date(2026, 11, 20),
-                   method="transfer", reference="VIR 42", actor="t")  # fmt: skip
+                   method="transfer", reference="VIR 42", actor=SYS)  # fmt: skip
     payment_record(customer=customer, amount=D("10.00"), received_on=date(2026, 10, 30),
-                   method="cheque", actor="t")  # fmt: skip
+                   method="cheque", actor=SYS)  # fmt: skip
     qs = exports.payments_for(company, start=date(2026, 11, 1), end=date(2026, 11, 30))
     rows = list(csv.reader(io.StringIO("".join(exports.csv_lines(exports.payment_rows(qs)))),
                            delimiter=";"))  # fmt: skip

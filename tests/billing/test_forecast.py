@@ -17,18 +17,19 @@ from facturier.billing.services.subscriptions import (
     usage_record,
 )
 from facturier.core.forecast import monthly_totals
+from tests.actors import SYS
 
 D = Decimal
 
 
 def test_forecast_months_changes_pauses_and_nothing_numbered(customer, company):
     sub = subscription_create(
-        customer=customer, name="Hébergement", actor="t", frequency_unit="month",
+        customer=customer, name="Hébergement", actor=SYS, frequency_unit="month",
         anchor=date(2026, 12, 1), end_kind="count", end_count=5,
         lines=[SubscriptionLineData(description="Hébergement", quantity=D(2), unit_price=D(50))],
     )  # fmt: skip
-    subscription_change(sub.lines.get(), effective=date(2027, 2, 1), quantity=D(3), actor="t")
-    subscription_pause(sub, start=date(2027, 3, 1), end=date(2027, 3, 31), actor="t")
+    subscription_change(sub.lines.get(), effective=date(2027, 2, 1), quantity=D(3), actor=SYS)
+    subscription_pause(sub, start=date(2027, 3, 1), end=date(2027, 3, 31), actor=SYS)
     items = forecast(company=company, today=date(2026, 11, 28), months=6)
     assert [(i.on, i.net) for i in items] == [
         (date(2026, 12, 1), D("100.00")), (date(2027, 1, 1), D("100.00")),
@@ -43,7 +44,7 @@ def test_forecast_months_changes_pauses_and_nothing_numbered(customer, company):
 
 def test_metered_estimate_from_recent_usage(customer, company):
     sub = subscription_create(
-        customer=customer, name="API", actor="t", frequency_unit="month", timing="arrears",
+        customer=customer, name="API", actor=SYS, frequency_unit="month", timing="arrears",
         anchor=date(2026, 11, 1),
         lines=[SubscriptionLineData(description="Appels", quantity=D(0), unit_price=D(1),
                                     mode="metered")],
@@ -64,7 +65,7 @@ def test_cli_forecast_json(customer, company):
     from facturier.cli.main import cli
 
     subscription_create(
-        customer=customer, name="X", actor="t", frequency_unit="month", anchor=date(2026, 12, 1),
+        customer=customer, name="X", actor=SYS, frequency_unit="month", anchor=date(2026, 12, 1),
         lines=[SubscriptionLineData(description="X", unit_price=D(10))],
     )  # fmt: skip
     out = CliRunner().invoke(cli, ["forecast", "--months", "2", "--as-of", "28/11/2026", "--json"])

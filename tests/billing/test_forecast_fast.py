@@ -27,6 +27,7 @@ from facturier.billing.services.subscriptions import (
 from facturier.core.billing_plan import plan_billing
 from facturier.core.forecast import ForecastItem, add_months_first
 from facturier.core.totals import compute_totals
+from tests.actors import SYS
 
 D = Decimal
 TODAY = date(2026, 11, 28)
@@ -79,7 +80,7 @@ def _plain(company, today, months):
 
 def _create(customer, name, lines, **options):
     options.setdefault("frequency_unit", "month")
-    return subscription_create(customer=customer, name=name, actor="t", lines=lines, **options)
+    return subscription_create(customer=customer, name=name, actor=SYS, lines=lines, **options)
 
 
 def test_fast_forecast_equals_pricing_each_period(customer, consumer, company, product):
@@ -96,7 +97,7 @@ def test_fast_forecast_equals_pricing_each_period(customer, consumer, company, p
     with time_machine.travel(datetime(2026, 11, 28, 8, tzinfo=UTC), tick=False):
         # A change inside a period already billed: an adjustment on the next invoice.
         subscription_change(billed.lines.get(), effective=date(2026, 11, 15), quantity=D(5),
-                            actor="t")  # fmt: skip
+                            actor=SYS)  # fmt: skip
         changed = _create(
             customer, "Hébergement", anchor=date(2026, 12, 1),
             lines=[line(description="Serveur", quantity=D(2), unit_price=D(50)),
@@ -105,13 +106,13 @@ def test_fast_forecast_equals_pricing_each_period(customer, consumer, company, p
         )  # fmt: skip
         first_line = changed.lines.order_by("position").first()
         # Mid-period changes: the period is split and prorated.
-        subscription_change(first_line, effective=date(2027, 1, 17), quantity=D(3), actor="t")
-        subscription_change(first_line, effective=date(2027, 3, 1), unit_price=D(45), actor="t")
+        subscription_change(first_line, effective=date(2027, 1, 17), quantity=D(3), actor=SYS)
+        subscription_change(first_line, effective=date(2027, 3, 1), unit_price=D(45), actor=SYS)
         paused = _create(
             consumer, "Abonnement pausé", anchor=date(2026, 12, 5),
             lines=[line(product=product), line(description="Option", unit_price=D(4))],
         )  # fmt: skip
-        subscription_pause(paused, start=date(2027, 1, 1), end=date(2027, 2, 28), actor="t")
+        subscription_pause(paused, start=date(2027, 1, 1), end=date(2027, 2, 28), actor=SYS)
         # The same schedule without the pause: a plan of its own.
         unpaused = _create(
             consumer, "Sans pause", anchor=date(2026, 12, 5),

@@ -20,6 +20,7 @@ from facturier.billing.services import (
     payment_record,
     user_create,
 )
+from facturier.billing.services.actors import Actor
 from facturier.billing.services.billing_run import billing_run
 from facturier.billing.services.parties import customer_update
 from facturier.billing.services.subscriptions import (
@@ -29,6 +30,7 @@ from facturier.billing.services.subscriptions import (
     subscription_create,
 )
 from facturier.core.kpis import month_starts
+from tests.actors import SYS
 
 TODAY = date(2026, 11, 28)
 PARIS = ZoneInfo("Europe/Paris")
@@ -58,7 +60,7 @@ def _sub(
         lines=list(lines),
         frequency_unit=unit,
         anchor=anchor,
-        actor="test",
+        actor=Actor.system("test"),
         **options,
     )
 
@@ -73,17 +75,17 @@ def line(price: str, quantity: str = "1", mode: str = "fixed") -> SubscriptionLi
 def subscriptions(customer: Customer, today: date) -> None:
     hosting = _sub(customer, "A", "month", date(2026, 9, 1), line("49.90", "2"))
     subscription_change(
-        hosting.lines.get(), effective=date(2026, 11, 1), actor="t", unit_price=Decimal("59.90")
+        hosting.lines.get(), effective=date(2026, 11, 1), actor=SYS, unit_price=Decimal("59.90")
     )
     # A price change not yet in effect on TODAY: not in the MRR.
     subscription_change(
-        hosting.lines.get(), effective=date(2027, 1, 1), actor="t", unit_price=Decimal("99.00")
+        hosting.lines.get(), effective=date(2027, 1, 1), actor=SYS, unit_price=Decimal("99.00")
     )
     _sub(customer, "B", "year", date(2026, 1, 15), line("1200"))
     _sub(customer, "C", "week", date(2026, 10, 5), line("10"), line("3", mode="metered"))
     _sub(customer, "D", "month", date(2027, 1, 1), line("500"))  # starts later
     old = _sub(customer, "E", "month", date(2026, 3, 1), line("30"))
-    subscription_cancel(old, actor="t", at_period_end=False, on=date(2026, 6, 1))
+    subscription_cancel(old, actor=SYS, at_period_end=False, on=date(2026, 6, 1))
 
 
 @pytest.mark.django_db
@@ -115,6 +117,7 @@ def test_mrr_history(company: Company, subscriptions: None, today: date) -> None
 def _issue(customer: Customer, on: date, amount: str) -> Invoice:
     with at(on):
         draft = invoice_create(
+            actor=SYS,
             company=customer.company,
             customer=customer,
             lines=[
@@ -126,7 +129,7 @@ def _issue(customer: Customer, on: date, amount: str) -> Invoice:
                 )
             ],
         )
-        return invoice_issue(draft, actor="t")
+        return invoice_issue(draft, actor=SYS)
 
 
 @pytest.mark.django_db
@@ -142,7 +145,7 @@ def test_receivables_ageing_dso_and_monthly_series(company: Company, customer: C
             received_on=TODAY,
             method="transfer",
             allocations=[(late, Decimal("40.00"))],
-            actor="t",
+            actor=SYS,
         )
         figures = kpis.dashboard_figures(company, today=TODAY)
     # Amounts incl. 20 % VAT.

@@ -23,6 +23,7 @@ from django.db import connection
 
 from facturier.billing.models import Company, Invoice, InvoiceStatus
 from facturier.billing.services import audit_verify, invoice_issue
+from facturier.billing.services.actors import Actor
 from tests.processes import Children
 
 ISSUER = Path(__file__).with_name("_issuer.py")
@@ -123,7 +124,9 @@ def test_worker_killed_while_holding_the_series_lock_leaves_no_gap(
     children: Children,
     tmp_path: Path,
 ) -> None:
-    before = [invoice_issue(make_draft(), actor="x") for _ in range(2)]  # F…-00001, -00002
+    before = [
+        invoice_issue(make_draft(), actor=Actor.system("x")) for _ in range(2)
+    ]  # F…-00001, -00002
     doomed = [make_draft().pk for _ in range(3)]
     waiting = make_draft().pk
     marker = tmp_path / "holding"
@@ -161,7 +164,7 @@ def test_worker_killed_while_holding_the_series_lock_leaves_no_gap(
     for invoice in Invoice.objects.filter(pk__in=doomed):
         assert invoice.status == InvoiceStatus.DRAFT
         assert (invoice.number, invoice.sequence, invoice.issue_date) == (None, None, None)
-    after = invoice_issue(Invoice.objects.get(pk=doomed[0]), actor="x")
+    after = invoice_issue(Invoice.objects.get(pk=doomed[0]), actor=Actor.system("x"))
     assert after.sequence == 4
     issued = assert_invariants_1_and_2(company)
     assert [i.sequence for i in issued] == [1, 2, 3, 4]

@@ -15,6 +15,7 @@ from facturier.billing.services import (
     roles_sync,
     user_create,
 )
+from tests.actors import SYS
 from tests.conftest import COMPANY_FIELDS
 
 
@@ -91,7 +92,7 @@ def test_roles_and_permissions(company):
 def test_share_capital_printed_as_text(company, make_draft):
     from facturier.billing.services import invoice_issue
 
-    inv = invoice_issue(make_draft(), actor="t")
+    inv = invoice_issue(make_draft(), actor=SYS)
     assert Decimal(inv.seller["share_capital"]) == Decimal("10000.00")
 
 

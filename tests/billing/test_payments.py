@@ -19,6 +19,7 @@ from facturier.billing.services import (
     payment_allocate,
     payment_record,
 )
+from tests.actors import SYS
 
 D = Decimal
 TODAY = date(2026, 11, 28)
@@ -26,13 +27,13 @@ TODAY = date(2026, 11, 28)
 
 @pytest.fixture
 def two_invoices(make_draft):
-    return [invoice_issue(make_draft(), actor="t") for _ in range(2)]  # 120.00 each
+    return [invoice_issue(make_draft(), actor=SYS) for _ in range(2)]  # 120.00 each
 
 
 def _pay(customer, amount, allocations=None):
     return payment_record(
         customer=customer, amount=D(amount), received_on=TODAY, method="transfer",
-        allocations=allocations, actor="t",
+        allocations=allocations, actor=SYS,
     )  # fmt: skip
 
 
@@ -58,13 +59,13 @@ def test_auto_allocation_oldest_first_and_credit(customer, two_invoices):
 
 def test_credit_used_later(customer, two_invoices, make_draft):
     payment = _pay(customer, "300.00")
-    third = invoice_issue(make_draft(), actor="t")
-    payment_allocate(payment, third, D("60.00"), actor="t")
+    third = invoice_issue(make_draft(), actor=SYS)
+    payment_allocate(payment, third, D("60.00"), actor=SYS)
     third.refresh_from_db()
     assert third.balance == D("60.00")
     assert customer_credit(customer) == 0
     with pytest.raises(InvalidInput, match="dépassent le montant"):
-        payment_allocate(payment, third, D("0.01"), actor="t")
+        payment_allocate(payment, third, D("0.01"), actor=SYS)
 
 
 @pytest.mark.parametrize(
@@ -95,14 +96,14 @@ def test_other_customers_invoice_refused(consumer, two_invoices):
 
 def test_credit_note_settles_and_cancels(customer, two_invoices):
     first, _ = two_invoices
-    note = credit_note_create(first, actor="t", reason="annulation")
+    note = credit_note_create(first, actor=SYS, reason="annulation")
     assert note.number == "AV2026-00001"
     assert note.corrects_id == first.pk
     assert note.total_gross == first.total_gross
     first.refresh_from_db()
     assert (first.balance, first.settlement) == (D("0.00"), "cancelled")
     with pytest.raises(NotAllowed, match="dépasse"):  # French by default
-        credit_note_create(first, actor="t")
+        credit_note_create(first, actor=SYS)
 
 
 def test_partial_credit_note(customer, two_invoices):
@@ -110,7 +111,7 @@ def test_partial_credit_note(customer, two_invoices):
 
     first, _ = two_invoices
     credit_note_create(
-        first, actor="t",
+        first, actor=SYS,
         lines=[LineData(description="Remise commerciale", unit_price=D("25.00"))],
     )  # fmt: skip
     first.refresh_from_db()

@@ -12,6 +12,7 @@ from facturier.billing.preview import subscription_preview
 from facturier.billing.services import InvalidInput
 from facturier.billing.services.billing_run import billing_run
 from facturier.billing.services.subscriptions import SubscriptionLineData, subscription_create
+from tests.actors import SYS
 
 D = Decimal
 TODAY = date(2026, 11, 28)
@@ -128,7 +129,7 @@ def test_the_billing_run_issues_what_the_preview_shows(customer, company):
     ]  # fmt: skip
     options = {"frequency_unit": "month", "anchor": date(2026, 6, 30), "start": date(2026, 6, 10)}
     shown = subscription_preview(customer=customer, lines=lines, today=TODAY, **options)
-    subscription_create(customer=customer, name="Pack", lines=lines, actor="t", **options)
+    subscription_create(customer=customer, name="Pack", lines=lines, actor=SYS, **options)
     billing_run(as_of=date(2026, 11, 30), company=company)
     issued = Invoice.objects.filter(subscription__isnull=False).order_by("period_start")[:6]
     assert issued[0].total_net == D("73.39")  # stub 10-29 June, 20/31 d: 64.39 + 9.00

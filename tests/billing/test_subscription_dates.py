@@ -33,6 +33,7 @@ from facturier.billing.services.subscriptions import (
     subscription_resume,
     usage_record,
 )
+from tests.actors import SYS
 
 D = Decimal
 TODAY = date(2026, 11, 28)
@@ -51,7 +52,7 @@ def _today():
 
 def make(customer, **kw):
     defaults = {
-        "name": "Service", "actor": "t", "frequency_unit": "month", "anchor": TODAY,
+        "name": "Service", "actor": SYS, "frequency_unit": "month", "anchor": TODAY,
         "lines": [SubscriptionLineData(description="Service", quantity=D(3), unit_price=D(10))],
     }  # fmt: skip
     return subscription_create(customer=customer, **{**defaults, **kw})
@@ -75,10 +76,10 @@ def snapshot(sub: Subscription) -> tuple[object, ...]:
 def test_an_open_ended_pause_of_a_yearly_subscription(customer, end):
     sub = make(customer, frequency_unit="year", **end)
     billing_run()  # the first year is billed
-    subscription_pause(sub, start=date(2026, 12, 1), actor="t")  # was an OverflowError
+    subscription_pause(sub, start=date(2026, 12, 1), actor=SYS)  # was an OverflowError
     sub.refresh_from_db()
     assert (sub.status, sub.next_billing_date) == ("paused", None)
-    subscription_resume(sub, on=date(2029, 1, 1), actor="t")
+    subscription_resume(sub, on=date(2029, 1, 1), actor=SYS)
     sub.refresh_from_db()
     # 2027 and 2028 start inside the pause; "after 3 invoices" is pushed by those two.
     assert (sub.status, sub.next_billing_date) == ("active", date(2029, 11, 28))
@@ -93,7 +94,7 @@ def test_an_open_ended_pause_of_a_yearly_subscription(customer, end):
 
 def test_a_pause_until_the_last_day_of_the_calendar(customer):
     sub = make(customer, frequency_unit="day")
-    subscription_pause(sub, start=date(2026, 12, 1), end=date.max, actor="t")
+    subscription_pause(sub, start=date(2026, 12, 1), end=date.max, actor=SYS)
     sub.refresh_from_db()
     assert (sub.status, sub.next_billing_date) == ("active", TODAY)
     billing_run()
@@ -108,7 +109,7 @@ def test_a_long_closed_pause_resumes_after_it(customer):
     """A pause longer than ten years used to end the subscription (a guessed horizon)."""
     sub = make(customer)
     billing_run()
-    subscription_pause(sub, start=date(2026, 12, 1), end=date(2040, 5, 31), actor="t")
+    subscription_pause(sub, start=date(2026, 12, 1), end=date(2040, 5, 31), actor=SYS)
     sub.refresh_from_db()
     assert (sub.status, sub.next_billing_date) == ("active", date(2040, 6, 28))
 
@@ -144,17 +145,17 @@ def test_cancel_before_the_start_or_inside_invoiced_periods_is_refused(customer)
     billing_run()  # 28/11/2026 – 27/12/2026 invoiced
     before = snapshot(sub)
     with pytest.raises(InvalidInput, match="starts on 28/11/2026") as err:
-        subscription_cancel(sub, actor="t", at_period_end=False, on=date(2020, 1, 1))
+        subscription_cancel(sub, actor=SYS, at_period_end=False, on=date(2020, 1, 1))
     assert err.value.field == "on"
     assert snapshot(sub) == before
     with at(date(2027, 1, 30)):
         billing_run()  # December and January invoiced
         before = snapshot(sub)
         with pytest.raises(InvalidInput, match="cancel from 28/01/2027 at the earliest"):
-            subscription_cancel(sub, actor="t", at_period_end=False, on=date(2027, 1, 10))
+            subscription_cancel(sub, actor=SYS, at_period_end=False, on=date(2027, 1, 10))
         assert snapshot(sub) == before
         # Inside the last invoiced period: accepted, its unused days credited.
-        subscription_cancel(sub, actor="t", at_period_end=False, on=date(2027, 2, 7), credit=True)
+        subscription_cancel(sub, actor=SYS, at_period_end=False, on=date(2027, 2, 7), credit=True)
     sub.refresh_from_db()
     assert (sub.status, sub.cancelled_from) == ("cancelled", date(2027, 2, 7))
     assert Invoice.objects.filter(doc_type="credit_note").count() == 1
@@ -162,7 +163,7 @@ def test_cancel_before_the_start_or_inside_invoiced_periods_is_refused(customer)
 
 def test_cancel_now_before_the_first_period_cancels_from_its_start(customer):
     sub = make(customer, anchor=date(2027, 1, 1))
-    subscription_cancel(sub, actor="t", at_period_end=False)
+    subscription_cancel(sub, actor=SYS, at_period_end=False)
     sub.refresh_from_db()
     assert (sub.status, sub.cancelled_from, sub.next_billing_date) == (
         "cancelled", date(2027, 1, 1), None,
@@ -171,7 +172,7 @@ def test_cancel_now_before_the_first_period_cancels_from_its_start(customer):
 
 def test_cancel_at_period_end_before_the_stub_cancels_everything(customer):
     sub = make(customer, anchor=date(2027, 1, 1), start=date(2026, 12, 15))
-    subscription_cancel(sub, actor="t")
+    subscription_cancel(sub, actor=SYS)
     sub.refresh_from_db()
     assert (sub.status, sub.cancelled_from) == ("cancelled", date(2026, 12, 15))
     with at(date(2027, 2, 1)):
@@ -182,7 +183,7 @@ def test_cancel_at_period_end_still_works(customer):
     sub = make(customer)
     billing_run()
     with at(date(2026, 12, 10)):
-        subscription_cancel(sub, actor="t")
+        subscription_cancel(sub, actor=SYS)
     sub.refresh_from_db()
     assert (sub.status, sub.cancelled_from) == ("cancelled", date(2026, 12, 28))
 
@@ -194,16 +195,16 @@ def test_a_change_before_the_last_invoiced_period_is_refused(customer):
     sub = make(customer)
     line = sub.lines.get()
     with pytest.raises(InvalidInput, match="starts on 28/11/2026") as err:
-        subscription_change(line, effective=date(2020, 1, 1), quantity=D(5), actor="t")
+        subscription_change(line, effective=date(2020, 1, 1), quantity=D(5), actor=SYS)
     assert err.value.field == "effective"
     with at(date(2027, 1, 30)):
         billing_run()  # up to the period from 28/01/2027
         before = snapshot(sub)
         with pytest.raises(InvalidInput, match="from 28/01/2027 at the earliest"):
-            subscription_change(line, effective=date(2027, 1, 27), quantity=D(5), actor="t")
+            subscription_change(line, effective=date(2027, 1, 27), quantity=D(5), actor=SYS)
         assert snapshot(sub) == before
         # Inside the last invoiced period: the difference goes on the next invoice.
-        subscription_change(line, effective=date(2027, 2, 12), quantity=D(5), actor="t")
+        subscription_change(line, effective=date(2027, 2, 12), quantity=D(5), actor=SYS)
     with at(date(2027, 2, 28)):
         billing_run()
     march = Invoice.objects.order_by("-sequence").first()
@@ -248,12 +249,12 @@ def test_a_service_start_after_the_first_period_start_is_refused(customer):
 )  # fmt: skip
 def test_an_overlapping_pause_is_refused(customer, start, end):
     sub = make(customer)
-    subscription_pause(sub, start=date(2027, 1, 10), end=date(2027, 2, 10), actor="t")
+    subscription_pause(sub, start=date(2027, 1, 10), end=date(2027, 2, 10), actor=SYS)
     before = snapshot(sub)
     with pytest.raises(InvalidInput, match="overlaps the pause from 10/01/2027 to 10/02/2027"):
-        subscription_pause(sub, start=start, end=end, actor="t")
+        subscription_pause(sub, start=start, end=end, actor=SYS)
     assert snapshot(sub) == before
-    subscription_pause(sub, start=date(2027, 2, 11), end=date(2027, 3, 1), actor="t")
+    subscription_pause(sub, start=date(2027, 2, 11), end=date(2027, 3, 1), actor=SYS)
 
 
 # --- 6. usage ----------------------------------------------------------------------------
@@ -310,7 +311,7 @@ def test_usage_after_the_last_invoice_of_a_cancelled_subscription_is_refused(cus
     sub = _metered(customer, timing="arrears")
     with at(date(2026, 10, 5)):
         billing_run()
-    subscription_cancel(sub, actor="t", at_period_end=False, on=date(2026, 10, 1))
+    subscription_cancel(sub, actor=SYS, at_period_end=False, on=date(2026, 10, 1))
     sub.refresh_from_db()
     assert sub.next_billing_date is None
     with pytest.raises(NotAllowed, match="never be billed") as err:
@@ -327,6 +328,6 @@ def test_a_negative_price_names_the_price(customer):
     before = snapshot(sub)
     with pytest.raises(InvalidInput) as err:
         subscription_change(sub.lines.get(), effective=date(2026, 12, 1), unit_price=D(-2),
-                            actor="t")  # fmt: skip
+                            actor=SYS)  # fmt: skip
     assert err.value.field == "unit_price"
     assert snapshot(sub) == before

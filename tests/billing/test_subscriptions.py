@@ -19,6 +19,7 @@ from facturier.billing.services.subscriptions import (
     subscription_pause,
     subscription_resume,
 )
+from tests.actors import SYS
 
 D = Decimal
 
@@ -29,7 +30,7 @@ def at(day: date):
 
 def make(customer, **kw):
     defaults = {
-        "name": "Service", "actor": "t", "frequency_unit": "month", "anchor": date(2026, 1, 1),
+        "name": "Service", "actor": SYS, "frequency_unit": "month", "anchor": date(2026, 1, 1),
         "lines": [SubscriptionLineData(description="Service", quantity=D(3), unit_price=D(10))],
     }  # fmt: skip
     return subscription_create(customer=customer, **{**defaults, **kw})
@@ -52,10 +53,10 @@ def test_pause_skips_and_resume_keeps_the_anchor(customer):
     sub = make(customer)
     with at(date(2026, 1, 15)):
         billing_run()
-    subscription_pause(sub, start=date(2026, 2, 1), actor="t")
+    subscription_pause(sub, start=date(2026, 2, 1), actor=SYS)
     with at(date(2026, 4, 10)):
         assert billing_run().issued == 0  # paused: nothing billed, nothing recorded yet
-        subscription_resume(sub, on=date(2026, 4, 1), actor="t")
+        subscription_resume(sub, on=date(2026, 4, 1), actor=SYS)
         summary = billing_run()
     assert (summary.issued, summary.skipped) == (1, 2)
     skipped = BilledPeriod.objects.filter(outcome="skipped").order_by("start")
@@ -68,20 +69,20 @@ def test_cancel_at_period_end_and_now(customer):
     sub = make(customer)
     with at(date(2026, 1, 20)):
         billing_run()
-        subscription_cancel(sub, actor="t")
+        subscription_cancel(sub, actor=SYS)
     sub.refresh_from_db()
     assert (sub.cancelled_from, sub.status) == (date(2026, 2, 1), "cancelled")
     with at(date(2026, 6, 1)):
         assert billing_run().issued == 0
     other = make(customer, anchor=date(2026, 3, 1))
-    subscription_cancel(other, actor="t", at_period_end=False, on=date(2026, 3, 1))
+    subscription_cancel(other, actor=SYS, at_period_end=False, on=date(2026, 3, 1))
     other.refresh_from_db()
     assert other.next_billing_date is None
 
 
 def test_change_inside_current_period_splits_the_line(customer):
     sub = make(customer, timing="arrears", anchor=date(2026, 4, 1))
-    subscription_change(sub.lines.get(), effective=date(2026, 4, 21), quantity=D(5), actor="t")
+    subscription_change(sub.lines.get(), effective=date(2026, 4, 21), quantity=D(5), actor=SYS)
     with at(date(2026, 5, 1)):
         billing_run()
     lines = list(Invoice.objects.get().lines.order_by("position"))
@@ -96,7 +97,7 @@ def test_change_inside_billed_period_adjusts_next_invoice_once(customer):
     sub = make(customer, anchor=date(2026, 4, 1))  # in advance
     with at(date(2026, 4, 1)):
         billing_run()  # April billed for 3 seats
-    subscription_change(sub.lines.get(), effective=date(2026, 4, 21), quantity=D(5), actor="t")
+    subscription_change(sub.lines.get(), effective=date(2026, 4, 21), quantity=D(5), actor=SYS)
     with at(date(2026, 5, 1)):
         billing_run()
     may = Invoice.objects.order_by("-sequence").first()
@@ -116,14 +117,14 @@ def test_pause_refused_over_billed_periods(customer):
     with at(date(2026, 3, 1)):
         billing_run()
     with pytest.raises(NotAllowed):
-        subscription_pause(sub, start=date(2026, 2, 1), actor="t")
+        subscription_pause(sub, start=date(2026, 2, 1), actor=SYS)
 
 
 def test_change_adjusted_once_when_catching_up_several_periods(customer):
     sub = make(customer, anchor=date(2026, 4, 1))
     with at(date(2026, 4, 1)):
         billing_run()  # April billed for 3 seats
-    subscription_change(sub.lines.get(), effective=date(2026, 4, 21), quantity=D(5), actor="t")
+    subscription_change(sub.lines.get(), effective=date(2026, 4, 21), quantity=D(5), actor=SYS)
     with at(date(2026, 6, 1)):
         billing_run()  # May and June in one catch-up run
     may, june = Invoice.objects.order_by("sequence")[1:]
@@ -137,7 +138,7 @@ def test_cancel_now_with_prorated_credit_note(customer):
     with at(date(2026, 4, 1)):
         billing_run()
     with at(date(2026, 4, 21)):
-        subscription_cancel(sub, actor="t", at_period_end=False, credit=True)
+        subscription_cancel(sub, actor=SYS, at_period_end=False, credit=True)
     april = Invoice.objects.get(doc_type="invoice")
     note = Invoice.objects.get(doc_type="credit_note")
     assert note.corrects_id == april.pk

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from facturier.billing.models import Customer, Invoice
 from facturier.billing.services import customer_update
+from facturier.billing.services.actors import Actor
 from facturier.billing.services.billing_run import billing_run
 from facturier.billing.services.subscriptions import SubscriptionLineData, subscription_create
 from facturier.worker.outbox import outbox_deliver
@@ -61,7 +62,7 @@ def billed(customer: Customer, newcomer: User) -> dict[str, int]:
         lines=[SubscriptionLineData(description="Maintenance", unit_price=Decimal("120.00"))],
         frequency_unit="month",
         anchor=date.today(),
-        actor="test",
+        actor=Actor.system("test"),
     )
     billing_run(company=customer.company)
     outbox_deliver()

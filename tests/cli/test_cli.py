@@ -15,6 +15,7 @@ from facturier.billing.models import Payment
 from facturier.billing.services import invoice_issue
 from facturier.cli import commands  # noqa: F401  (registers the commands)
 from facturier.cli.main import cli
+from tests.actors import SYS
 
 COMMANDS = [
     [], ["invoices"], ["invoices", "list"], ["invoices", "show"], ["invoices", "issue"],
@@ -42,7 +43,7 @@ def test_console_script_help():
 
 
 def test_list_json_and_table(make_draft):
-    inv = invoice_issue(make_draft(), actor="t")
+    inv = invoice_issue(make_draft(), actor=SYS)
     make_draft()
     rows = json.loads(run("invoices", "list", "--json").output)
     assert rows[0]["number"] == inv.number
@@ -55,7 +56,7 @@ def test_list_json_and_table(make_draft):
 
 
 def test_payment_record(make_draft, customer):
-    inv = invoice_issue(make_draft(), actor="t")
+    inv = invoice_issue(make_draft(), actor=SYS)
     result = run(
         "payments", "record", "--customer", customer.code, "--amount", "150,00",
         "--date", "28/11/2026", "--invoice", f"{inv.number}=100", "--reference", "VIR 1",

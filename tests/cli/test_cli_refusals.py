@@ -24,6 +24,7 @@ from facturier.billing.services import company_create, credit_note_create, invoi
 from facturier.cli import commands  # noqa: F401  (registers the commands)
 from facturier.cli.main import cli
 from facturier.worker.outbox import outbox_deliver
+from tests.actors import SYS
 from tests.conftest import COMPANY_FIELDS
 
 
@@ -79,7 +80,7 @@ def test_a_siren_shared_by_two_companies_picks_none(company):
 @pytest.mark.usefixtures("_media")
 @pytest.mark.parametrize("kind", ["pdf", "xml"])
 def test_tampered_archive_is_refused(make_draft, tmp_path, kind):
-    inv = invoice_issue(make_draft(), actor="t")
+    inv = invoice_issue(make_draft(), actor=SYS)
     outbox_deliver()
     arch = ArchivedDocument.objects.get(invoice=inv)
     with open(default_storage.path(getattr(arch, f"{kind}_name")), "ab") as f:
@@ -94,7 +95,7 @@ def test_tampered_archive_is_refused(make_draft, tmp_path, kind):
 @pytest.mark.usefixtures("_media")
 @pytest.mark.parametrize("kind", ["pdf", "xml"])
 def test_missing_archive_is_refused(make_draft, tmp_path, kind):
-    inv = invoice_issue(make_draft(), actor="t")
+    inv = invoice_issue(make_draft(), actor=SYS)
     outbox_deliver()
     default_storage.delete(getattr(ArchivedDocument.objects.get(invoice=inv), f"{kind}_name"))
     out = tmp_path / f"out.{kind}"
@@ -106,7 +107,7 @@ def test_missing_archive_is_refused(make_draft, tmp_path, kind):
 
 @pytest.mark.usefixtures("_media")
 def test_unwritable_output_is_refused(make_draft, tmp_path):
-    inv = invoice_issue(make_draft(), actor="t")
+    inv = invoice_issue(make_draft(), actor=SYS)
     outbox_deliver()
     missing_dir = tmp_path / "nope" / "x.xml"
     for target in (missing_dir, tmp_path):
@@ -158,15 +159,15 @@ def test_manage_unknown_command_is_a_usage_error(db):
 
 
 def test_show_prints_the_vat_breakdown_the_french_way(make_draft):
-    inv = invoice_issue(make_draft(), actor="t")
+    inv = invoice_issue(make_draft(), actor=SYS)
     result = run("invoices", "show", inv.number)
     assert result.exit_code == 0
     assert "VAT S 20\xa0% on 100,00\xa0€: 20,00\xa0€" in result.output
 
 
 def test_a_credit_note_shows_no_balance(make_draft):
-    inv = invoice_issue(make_draft(), actor="t")
-    note = credit_note_create(inv, actor="t")
+    inv = invoice_issue(make_draft(), actor=SYS)
+    note = credit_note_create(inv, actor=SYS)
     rows = {r["number"]: r for r in json.loads(run("invoices", "list", "--json").output)}
     assert rows[note.number]["balance"] is None and rows[note.number]["settlement"] is None
     assert rows[inv.number]["balance"] == "0.00"
@@ -179,8 +180,8 @@ def test_a_credit_note_shows_no_balance(make_draft):
 
 
 def test_crediting_a_credit_note_says_so(make_draft):
-    inv = invoice_issue(make_draft(), actor="t")
-    note = credit_note_create(inv, actor="t")
+    inv = invoice_issue(make_draft(), actor=SYS)
+    note = credit_note_create(inv, actor=SYS)
     result = run("invoices", "credit", note.number)
     assert result.exit_code == 2
     assert "a credit note cannot be credited" in result.output
@@ -194,7 +195,7 @@ def test_mailbox_message_not_found_names_the_mailbox(company):
 
 
 def test_reminder_before_the_due_date_says_not_due_yet(make_draft):
-    inv = invoice_issue(make_draft(), actor="t")
+    inv = invoice_issue(make_draft(), actor=SYS)
     result = run("reminders", "send", inv.number)
     assert result.exit_code == 0, result.output
     assert "not due yet (due on" in result.output
@@ -205,7 +206,7 @@ def test_reminder_before_the_due_date_says_not_due_yet(make_draft):
 
 
 def test_the_cli_speaks_english_and_restores_the_language(make_draft):
-    inv = invoice_issue(make_draft(), actor="t")
+    inv = invoice_issue(make_draft(), actor=SYS)
     before = translation.get_language()
     result = run("invoices", "show", inv.number)
     assert "Email: sent once the worker has archived the PDF." in result.output

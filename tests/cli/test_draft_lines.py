@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from facturier.billing.services import LineData, invoice_issue
 from facturier.cli import commands  # noqa: F401  (registers the commands)
 from facturier.cli.main import cli
+from tests.actors import SYS
 
 
 def run(*args: str):
@@ -53,7 +54,7 @@ def test_refusals_exit_2_and_change_nothing(make_draft, args, message):
 
 
 def test_an_issued_invoice_never_changes(make_draft):
-    issued = invoice_issue(make_draft(), actor="t")
+    issued = invoice_issue(make_draft(), actor=SYS)
     result = run("invoices", "set-line", str(issued.pk), "1", "--quantity", "9")
     assert result.exit_code == 2 and "already issued" in result.output
     assert run("invoices", "show", "999").exit_code == 2

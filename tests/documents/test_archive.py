@@ -15,6 +15,7 @@ from facturier.cli import commands  # noqa: F401  (registers the commands)
 from facturier.cli.main import cli
 from facturier.core.hashing import file_sha256
 from facturier.worker.outbox import outbox_deliver
+from tests.actors import SYS
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +29,7 @@ def _read(name: str) -> bytes:
 
 
 def test_issue_queues_a_render_that_archives_once(make_draft):
-    inv = invoice_issue(make_draft(), actor="t")
+    inv = invoice_issue(make_draft(), actor=SYS)
     msg = OutboxMessage.objects.get(kind="document.render")
     assert msg.payload == {"invoice_id": inv.pk}
     assert not ArchivedDocument.objects.exists()  # rendered after commit, by the worker
@@ -51,15 +52,15 @@ def test_issue_queues_a_render_that_archives_once(make_draft):
 
 
 def test_credit_note_archived_too(make_draft):
-    inv = invoice_issue(make_draft(), actor="t")
-    note = credit_note_create(inv, actor="t")
+    inv = invoice_issue(make_draft(), actor=SYS)
+    note = credit_note_create(inv, actor=SYS)
     outbox_deliver()
     assert ArchivedDocument.objects.filter(invoice=note).exists()
     assert b"<ram:TypeCode>381</ram:TypeCode>" in _read(note.archive.xml_name)
 
 
 def test_cli_serves_the_archived_bytes(make_draft, tmp_path):
-    inv = invoice_issue(make_draft(), actor="t")
+    inv = invoice_issue(make_draft(), actor=SYS)
     runner = CliRunner()
     early = runner.invoke(cli, ["invoices", "pdf", inv.number, "-o", str(tmp_path / "x.pdf")])
     assert early.exit_code == 2 and "not archived yet" in early.output
@@ -73,7 +74,7 @@ def test_cli_serves_the_archived_bytes(make_draft, tmp_path):
 
 
 def test_tampered_file_detected(make_draft):
-    inv = invoice_issue(make_draft(), actor="t")
+    inv = invoice_issue(make_draft(), actor=SYS)
     outbox_deliver()
     assert audit_verify() == []
     arch = ArchivedDocument.objects.get()
@@ -86,7 +87,7 @@ def test_tampered_file_detected(make_draft):
 
 
 def test_archive_rows_cannot_change(make_draft):
-    invoice_issue(make_draft(), actor="t")
+    invoice_issue(make_draft(), actor=SYS)
     outbox_deliver()
     arch = ArchivedDocument.objects.get()
     for sql in (
@@ -104,9 +105,9 @@ def test_company_branding_reaches_the_archived_pdf(make_draft, company):
     from facturier.billing.services import company_update
 
     company_update(
-        company, actor="t", invoice_footer="Merci de votre confiance", accent_colour="#aa3300"
+        company, actor=SYS, invoice_footer="Merci de votre confiance", accent_colour="#aa3300"
     )
-    invoice_issue(make_draft(), actor="t")
+    invoice_issue(make_draft(), actor=SYS)
     outbox_deliver()
     pdf = _read(ArchivedDocument.objects.get().pdf_name)
     text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
@@ -117,5 +118,5 @@ def test_bad_colour_refused(company):
     from facturier.billing.services import InvalidInput, company_update
 
     with pytest.raises(InvalidInput) as err:
-        company_update(company, actor="t", accent_colour="red")
+        company_update(company, actor=SYS, accent_colour="red")
     assert err.value.field == "accent_colour"

@@ -24,6 +24,7 @@ from facturier.cli import commands  # noqa: F401  (registers the commands)
 from facturier.cli.main import cli
 from facturier.worker.outbox import outbox_deliver
 from facturier.worker.render import document_render
+from tests.actors import SYS
 
 moto_server = pytest.importorskip(
     "moto.server",
@@ -127,7 +128,7 @@ def test_settings_map_the_variables(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_worker_archives_into_the_bucket(s3: Any, bucket: str, make_draft: Any, tmp_path: Path):
-    inv = invoice_issue(make_draft(), actor="t")
+    inv = invoice_issue(make_draft(), actor=SYS)
     assert outbox_deliver() == 1
     arch = ArchivedDocument.objects.get(invoice=inv)
     assert arch.pdf_name == f"invoices/{inv.company_id}/{inv.number}.pdf"
@@ -152,7 +153,7 @@ def test_worker_archives_into_the_bucket(s3: Any, bucket: str, make_draft: Any, 
 
 
 def test_tampered_object_detected(s3: Any, bucket: str, make_draft: Any) -> None:
-    inv = invoice_issue(make_draft(), actor="t")
+    inv = invoice_issue(make_draft(), actor=SYS)
     outbox_deliver()
     arch = ArchivedDocument.objects.get(invoice=inv)
     key = f"{PREFIX}/{arch.xml_name}"
@@ -167,7 +168,7 @@ def test_tampered_object_detected(s3: Any, bucket: str, make_draft: Any) -> None
 
 
 def test_nothing_is_overwritten(s3: Any, bucket: str, make_draft: Any) -> None:
-    inv = invoice_issue(make_draft(), actor="t")
+    inv = invoice_issue(make_draft(), actor=SYS)
     # What a crashed earlier attempt could have left under the name the worker will choose.
     stale_key = f"{PREFIX}/invoices/{inv.company_id}/{inv.number}.pdf"
     s3.put_object(Bucket=bucket, Key=stale_key, Body=b"left by a crashed attempt")

@@ -21,6 +21,7 @@ from facturier.documents.pdf_content import Content
 from facturier.documents.renderer import InvoiceLayout
 from facturier.worker import render
 from facturier.worker.outbox import outbox_deliver
+from tests.actors import SYS
 from tests.documents.builders import matrix
 
 CASES = matrix()
@@ -90,7 +91,7 @@ def test_company_layout_choices_are_the_built_in_ones(company: Company) -> None:
 
 def test_unknown_company_layout_refused_and_nothing_changes(company: Company) -> None:
     with pytest.raises(InvalidInput) as err:
-        company_update(company, actor="t", invoice_layout="fancy", invoice_footer="Changed")
+        company_update(company, actor=SYS, invoice_layout="fancy", invoice_footer="Changed")
     assert err.value.field == "invoice_layout"
     stored = Company.objects.get(pk=company.pk)
     assert (stored.invoice_layout, stored.invoice_footer) == ("classic", "")
@@ -123,8 +124,8 @@ def media(settings: Any, tmp_path: Any) -> None:
 def test_worker_renders_with_the_company_layout(
     company: Company, make_draft: Any, layouts_used: list[str]
 ) -> None:
-    company_update(company, actor="t", invoice_layout="compact")
-    invoice_issue(make_draft(), actor="t")
+    company_update(company, actor=SYS, invoice_layout="compact")
+    invoice_issue(make_draft(), actor=SYS)
     assert outbox_deliver() == 1
     assert layouts_used == ["compact"]
     assert ArchivedDocument.objects.count() == 1
@@ -135,7 +136,7 @@ def test_worker_falls_back_to_classic_for_an_unknown_name(
     company: Company, make_draft: Any, layouts_used: list[str], caplog: Any
 ) -> None:
     Company.objects.filter(pk=company.pk).update(invoice_layout="removed")  # around the services
-    inv = invoice_issue(make_draft(), actor="t")
+    inv = invoice_issue(make_draft(), actor=SYS)
     with caplog.at_level(logging.WARNING, logger="facturier.worker.render"):
         assert outbox_deliver() == 1
     assert layouts_used == ["classic"]

@@ -14,6 +14,7 @@ from facturier.billing import clock
 from facturier.billing.models import Customer, Invoice
 from facturier.billing.services import invoice_issue, user_create
 from facturier.worker.outbox import outbox_deliver
+from tests.actors import SYS
 from tests.mail.smtp import SMTPServer
 
 
@@ -79,7 +80,7 @@ def rep(company: Any) -> Any:
 @pytest.fixture
 def issued(make_draft: Callable[..., Invoice]) -> Callable[..., Invoice]:
     def issue(**kwargs: Any) -> Invoice:
-        return invoice_issue(make_draft(**kwargs), actor="t")
+        return invoice_issue(make_draft(**kwargs), actor=SYS)
 
     return issue
 

@@ -22,6 +22,7 @@ from facturier.billing.services.subscriptions import SubscriptionLineData, subsc
 from facturier.cli import commands  # noqa: F401  (registers the commands)
 from facturier.cli.main import cli
 from facturier.worker.outbox import outbox_deliver
+from tests.actors import SYS
 from tests.mail.conftest import deliver_all, set_rep
 
 
@@ -109,7 +110,7 @@ def test_credit_note_email_names_the_corrected_invoice(smtp, frozen, issued):
     from facturier.billing.services import credit_note_create
 
     inv = issued()
-    note = credit_note_create(inv, actor="t")
+    note = credit_note_create(inv, actor=SYS)
     deliver_all()
     subjects = {r.subject for r in smtp.received}
     assert subjects == {
@@ -124,7 +125,7 @@ def test_issue_without_sending_then_send_by_hand(smtp, frozen, company, customer
     from facturier.billing.services.billing_run import billing_run
 
     sub = subscription_create(
-        customer=customer, name="Hébergement", actor="t", frequency_unit="month",
+        customer=customer, name="Hébergement", actor=SYS, frequency_unit="month",
         anchor=date(2026, 11, 30), send_invoices=False, sales_rep=rep,
         lines=[SubscriptionLineData(description="Hébergement", unit_price=Decimal(50))],
     )  # fmt: skip
@@ -185,6 +186,6 @@ def test_one_off_invoice_copies_the_customer_rep(smtp, frozen, customer, rep, is
     deliver_all()
     [got] = smtp.received
     assert got.message["Cc"] == "claire@atelier.example"
-    assert invoice_issue(inv, actor="t") == inv  # a retry of the issue queues nothing new
+    assert invoice_issue(inv, actor=SYS) == inv  # a retry of the issue queues nothing new
     deliver_all()
     assert len(smtp.received) == 1

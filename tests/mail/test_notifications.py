@@ -24,6 +24,7 @@ from facturier.billing.services.subscriptions import SubscriptionLineData, subsc
 from facturier.cli import commands  # noqa: F401  (registers the commands)
 from facturier.cli.main import cli
 from facturier.worker.outbox import queue_digests
+from tests.actors import SYS
 from tests.mail.conftest import deliver_all, set_rep
 
 D = Decimal
@@ -46,7 +47,7 @@ def test_sales_rep_told_of_a_payment(mailbox, frozen, customer, rep, issued):
     inv = issued()
     payment = payment_record(
         customer=customer, amount=D("150"), received_on=date(2026, 11, 30), method="transfer",
-        reference="VIR 42", actor="t",
+        reference="VIR 42", actor=SYS,
     )  # fmt: skip
     row = OutboxMessage.objects.get(kind="notify.payment_received")
     assert (row.key, row.payload["to"]) == (f"payment-received:{payment.pk}", [rep.email])
@@ -77,14 +78,14 @@ def test_sales_rep_told_of_a_payment(mailbox, frozen, customer, rep, issued):
 def test_no_rep_no_notice_and_a_refused_payment_queues_nothing(mailbox, frozen, customer, rep):
     payment_record(
         customer=customer, amount=D("10"), received_on=date(2026, 11, 30), method="cash",
-        actor="t",
+        actor=SYS,
     )  # fmt: skip
     assert not OutboxMessage.objects.filter(kind="notify.payment_received").exists()
     set_rep(customer, rep)
     with pytest.raises(InvalidInput):
         payment_record(
             customer=customer, amount=D("-5"), received_on=date(2026, 11, 30), method="cash",
-            actor="t",
+            actor=SYS,
         )  # fmt: skip
     assert not OutboxMessage.objects.filter(kind="notify.payment_received").exists()
 
@@ -99,7 +100,7 @@ def owner(company):
 
 def _subscribe(customer, name, **options):
     return subscription_create(
-        customer=customer, name=name, actor="t", frequency_unit="month",
+        customer=customer, name=name, actor=SYS, frequency_unit="month",
         anchor=date(2026, 11, 30),
         lines=[SubscriptionLineData(description=name, unit_price=D(100))], **options,
     )  # fmt: skip

@@ -13,6 +13,7 @@ from facturier.billing import clock
 from facturier.billing.models import OutboxMessage, Reminder, ReminderLevel
 from facturier.billing.services import InvalidInput, customer_update
 from facturier.mail.templates import email_template_save
+from tests.actors import SYS
 from tests.mail.conftest import deliver_all, set_rep
 
 D = Decimal
@@ -107,7 +108,7 @@ def test_level_without_its_own_text_uses_the_generic_one(smtp, archived, company
 
 def test_company_wording_of_a_level_and_manual_reminders(smtp, archived, company):
     email_template_save(
-        company, kind="reminder.2", language="fr", actor="t",
+        company, kind="reminder.2", language="fr", actor=SYS,
         subject="Rappel n°{level} – {number}",
         body="Il reste {amount_due} sur {number}, {days_late} jours après le {due_date}.",
     )  # fmt: skip
@@ -127,7 +128,7 @@ def test_company_wording_of_a_level_and_manual_reminders(smtp, archived, company
 def test_formal_wording_must_keep_the_legal_statement(company):
     with pytest.raises(InvalidInput, match=r"must keep \{late_charges\}"):
         email_template_save(
-            company, kind="reminder.formal", language="fr", actor="t",
+            company, kind="reminder.formal", language="fr", actor=SYS,
             subject="Mise en demeure {number}", body="Payez {total_due}.",
         )  # fmt: skip
 

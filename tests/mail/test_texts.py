@@ -14,6 +14,7 @@ from facturier.cli import commands  # noqa: F401  (registers the commands)
 from facturier.cli.main import cli
 from facturier.mail import texts
 from facturier.mail.templates import email_template_reset, email_template_save, text_for
+from tests.actors import SYS
 
 
 def test_doctests() -> None:
@@ -64,7 +65,7 @@ def test_literal_braces_allowed() -> None:
 def test_company_wording_saved_checked_and_reset(company) -> None:
     assert not text_for(company, "invoice", "fr").custom
     email_template_save(
-        company, kind="invoice", language="fr", actor="t",
+        company, kind="invoice", language="fr", actor=SYS,
         subject="Votre facture {number}", body="Bonjour {customer}, voici {number}.",
     )  # fmt: skip
     own = text_for(company, "invoice", "fr")
@@ -72,17 +73,17 @@ def test_company_wording_saved_checked_and_reset(company) -> None:
     assert not text_for(company, "invoice", "en").custom  # per language
     with pytest.raises(InvalidInput, match=r"unknown placeholder \{montant\}"):
         email_template_save(
-            company, kind="invoice", language="fr", actor="t",
+            company, kind="invoice", language="fr", actor=SYS,
             subject="Votre facture {number}", body="Montant : {montant}",
         )  # fmt: skip
     assert EmailTemplate.objects.get().body == "Bonjour {customer}, voici {number}.\n"  # kept
     with pytest.raises(InvalidInput, match="langue inconnue"):
         email_template_save(
-            company, kind="invoice", language="de", actor="t", subject="x", body="y"
+            company, kind="invoice", language="de", actor=SYS, subject="x", body="y"
         )
-    assert email_template_reset(company, kind="invoice", language="fr", actor="t")
+    assert email_template_reset(company, kind="invoice", language="fr", actor=SYS)
     assert not text_for(company, "invoice", "fr").custom
-    assert not email_template_reset(company, kind="invoice", language="fr", actor="t")
+    assert not email_template_reset(company, kind="invoice", language="fr", actor=SYS)
 
 
 def test_cli_templates(company, tmp_path) -> None:
@@ -129,7 +130,7 @@ def test_company_wording_reaches_the_email(mailbox, frozen, company, issued) -> 
     from tests.mail.conftest import deliver_all
 
     email_template_save(
-        company, kind="invoice", language="fr", actor="t",
+        company, kind="invoice", language="fr", actor=SYS,
         subject="Votre facture {number} ({amount})", body="Échéance : {due_date}.",
     )  # fmt: skip
     inv = issued()

@@ -15,6 +15,7 @@ from facturier.billing import clock
 from facturier.billing.models import DeliveryAttempt, OutboxMessage, OutboxStatus
 from facturier.billing.services import invoice_issue
 from facturier.worker.outbox import LEASE, outbox_deliver
+from tests.actors import SYS
 
 CHILD = Path(__file__).with_name("_outbox_child.py")
 
@@ -23,7 +24,7 @@ CHILD = Path(__file__).with_name("_outbox_child.py")
 def test_worker_killed_after_leasing_then_next_worker_delivers(
     smtp, make_draft, children, tmp_path, monkeypatch
 ):
-    inv = invoice_issue(make_draft(), actor="t")
+    inv = invoice_issue(make_draft(), actor=SYS)
     assert outbox_deliver() == 1  # rendered and archived here; the email is queued
     row = OutboxMessage.objects.get(kind="email.invoice", invoice=inv)
 

@@ -32,7 +32,7 @@ def _hold_inside_batch(orders: dict[str, Any]) -> None:
     original = module.invoices_issue
     calls = 0
 
-    def issue_then_hold(ids: Any, *, actor: str) -> Any:
+    def issue_then_hold(ids: Any, *, actor: Any) -> Any:
         nonlocal calls
         result = original(ids, actor=actor)
         calls += 1

@@ -36,6 +36,7 @@ from facturier.billing.services.subscriptions import (
     subscription_resume,
 )
 from facturier.core import recurrence as rec
+from tests.actors import SYS
 
 PARIS = ZoneInfo("Europe/Paris")
 D = Decimal
@@ -56,7 +57,7 @@ def make(customer: Customer, name: str, unit: str, anchor: date, **options: Any)
         return subscription_create(
             customer=customer,
             name=name,
-            actor="t",
+            actor=SYS,
             frequency_unit=unit,
             anchor=anchor,
             lines=[SubscriptionLineData(description=name, unit_price=D("25.00"))],
@@ -238,9 +239,9 @@ def test_pause_over_the_downtime_records_skipped_periods(customer: Customer) -> 
     run_on(d("2027-01-31"))
     run_on(d("2027-02-01"))
     with time_machine.travel(paris(d("2027-02-05"), 11), tick=False):
-        subscription_pause(bounded, start=d("2027-03-01"), end=d("2027-04-29"), actor="t")
-        subscription_pause(weekly, start=d("2027-02-10"), end=d("2027-03-10"), actor="t")
-        subscription_pause(open_pause, start=d("2027-02-10"), actor="t")
+        subscription_pause(bounded, start=d("2027-03-01"), end=d("2027-04-29"), actor=SYS)
+        subscription_pause(weekly, start=d("2027-02-10"), end=d("2027-03-10"), actor=SYS)
+        subscription_pause(open_pause, start=d("2027-02-10"), actor=SYS)
     # Down from 6 February to 4 May.
     summary = run_on(d("2027-05-05"))
     skipped = {(o.subscription_id, o.period_start): o.reason for o in summary.outcomes
@@ -273,7 +274,7 @@ def test_pause_over_the_downtime_records_skipped_periods(customer: Customer) -> 
     assert not Invoice.objects.filter(subscription=open_pause, period_start__gt=d("2027-02-09"))
     assert starts(open_pause) == [d("2027-02-01")]
     with time_machine.travel(paris(d("2027-05-05"), 14), tick=False):
-        subscription_resume(open_pause, on=d("2027-05-10"), actor="t")
+        subscription_resume(open_pause, on=d("2027-05-10"), actor=SYS)
     resumed = run_on(d("2027-05-15"))
     by_outcome = {
         outcome: [o.period_start for o in resumed.outcomes if o.subscription_id == open_pause.pk
@@ -299,7 +300,7 @@ def test_periods_before_a_pause_until_resumed_are_still_billed(customer: Custome
     sub = make(customer, "monthly", "month", d("2027-01-01"))
     run_on(d("2027-01-01"))
     with time_machine.travel(paris(d("2027-01-05"), 11), tick=False):
-        subscription_pause(sub, start=d("2027-04-10"), actor="t")  # from 10 April, open-ended
+        subscription_pause(sub, start=d("2027-04-10"), actor=SYS)  # from 10 April, open-ended
     # Down from 2 January to 9 March: the run of 10 March owes February and March.
     summary = run_on(d("2027-03-10"))
     assert starts(sub) == [d("2027-01-01"), d("2027-02-01"), d("2027-03-01")], summary.outcomes
@@ -314,20 +315,20 @@ def test_a_subscription_paused_until_resumed_stays_paused_and_can_be_cancelled(
     sub = make(customer, "monthly", "month", d("2027-01-01"))
     run_on(d("2027-01-01"))
     with time_machine.travel(paris(d("2027-01-10"), 11), tick=False):
-        subscription_pause(sub, start=d("2027-01-15"), actor="t")
+        subscription_pause(sub, start=d("2027-01-15"), actor=SYS)
     sub.refresh_from_db()
     paused = sub.status
     # Down until 10 March; the customer cancels while it is paused, effective at once.
     run_on(d("2027-03-10"))
     with time_machine.travel(paris(d("2027-03-10"), 11), tick=False):
-        subscription_cancel(sub, actor="t", at_period_end=False, on=d("2027-03-10"))
+        subscription_cancel(sub, actor=SYS, at_period_end=False, on=d("2027-03-10"))
     sub.refresh_from_db()
     cancelled = (sub.status, sub.cancelled_from)
     with (
         time_machine.travel(paris(d("2027-03-12"), 11), tick=False),
         pytest.raises(NotAllowed, match="cancelled"),
     ):
-        subscription_resume(sub, on=d("2027-04-01"), actor="t")
+        subscription_resume(sub, on=d("2027-04-01"), actor=SYS)
     run_on(d("2027-04-02"))
     assert (paused, cancelled) == ("paused", ("cancelled", d("2027-03-10")))
     assert starts(sub)[-1] < d("2027-03-10")  # nothing billed after the cancellation

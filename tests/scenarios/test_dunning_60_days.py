@@ -35,6 +35,7 @@ from facturier.billing.services.dunning import (
     reminders_run,
 )
 from facturier.worker.loop import Worker
+from tests.actors import SYS
 
 PARIS = ZoneInfo("Europe/Paris")
 ISSUE = date(2027, 1, 4)
@@ -66,10 +67,11 @@ def test_dunning_over_60_days(
 ) -> None:
     def invoice(who: Customer, net: str) -> Invoice:
         draft = invoice_create(
+            actor=SYS,
             company=company, customer=who,
             lines=[LineData(description="Prestation", quantity=D(1), unit_price=D(net))],
         )  # fmt: skip
-        return invoice_issue(draft, actor="t")
+        return invoice_issue(draft, actor=SYS)
 
     with time_machine.travel(paris(ISSUE, 10), tick=False):
         unpaid = invoice(customer, "1000")  # 1 200,00 € incl. VAT
@@ -80,25 +82,25 @@ def test_dunning_over_60_days(
         dispute_window = invoice(customer, "100")  # 120,00 €, disputed J+12 → J+20
         credited = invoice(customer, "100")  # cancelled by a credit note on 7 January
         paused = invoice(other_business, "100")  # customer paused J+5 → J+40
-        invoice_dispute_set(disputed, disputed=True, by="t")
+        invoice_dispute_set(disputed, disputed=True, by=SYS)
     assert {i.due_date for i in (unpaid, private, paused)} == {DUE}
 
     def pay(inv: Invoice, amount: str, on: date) -> None:
         payment_record(
             customer=inv.customer, amount=D(amount), received_on=on, method="transfer",
-            allocations=[(inv, D(amount))], actor="t",
+            allocations=[(inv, D(amount))], actor=SYS,
         )  # fmt: skip
 
     events: dict[date, Any] = {
-        ISSUE + timedelta(days=3): lambda: credit_note_create(credited, actor="t", reason="x"),
-        j(5): lambda: customer_reminders_pause(other_business, paused=True, by="t"),
+        ISSUE + timedelta(days=3): lambda: credit_note_create(credited, actor=SYS, reason="x"),
+        j(5): lambda: customer_reminders_pause(other_business, paused=True, by=SYS),
         j(10): lambda: pay(paid_late, "600.00", j(10)),
-        j(12): lambda: invoice_dispute_set(dispute_window, disputed=True, by="t"),
+        j(12): lambda: invoice_dispute_set(dispute_window, disputed=True, by=SYS),
         j(20): lambda: (
             pay(partly, "500.00", j(20)),
-            invoice_dispute_set(dispute_window, disputed=False, by="t"),
+            invoice_dispute_set(dispute_window, disputed=False, by=SYS),
         ),
-        j(40): lambda: customer_reminders_pause(other_business, paused=False, by="t"),
+        j(40): lambda: customer_reminders_pause(other_business, paused=False, by=SYS),
     }
     worker = Worker(name="daily", stop=threading.Event())
     sent_by_day: dict[date, int] = {}

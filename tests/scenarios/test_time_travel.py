@@ -37,6 +37,7 @@ from facturier.billing.services import audit_verify
 from facturier.billing.services.billing_run import billing_run
 from facturier.billing.services.subscriptions import SubscriptionLineData, subscription_create
 from facturier.core import recurrence as rec
+from tests.actors import SYS
 
 PARIS = ZoneInfo("Europe/Paris")
 FIRST_DAY = date(2027, 1, 1)
@@ -204,7 +205,7 @@ def _create(customer: Customer, plans: list[Plan]) -> dict[int, Plan]:
         sub = subscription_create(
             customer=customer,
             name=plan.name,
-            actor="t",
+            actor=SYS,
             lines=[SubscriptionLineData(description=plan.name, unit_price=D(10 * k))],
             **plan.options,
         )
@@ -413,7 +414,7 @@ def test_worker_ticking_hourly_bills_at_the_company_hour(
             subscription_create(
                 customer=customer,
                 name=name,
-                actor="t",
+                actor=SYS,
                 lines=[SubscriptionLineData(description=name, unit_price=D(5))],
                 **options,
             )

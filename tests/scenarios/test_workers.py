@@ -44,6 +44,7 @@ from facturier.billing.services.subscriptions import (
     subscription_create,
 )
 from facturier.core import recurrence as rec
+from tests.actors import SYS
 from tests.processes import Children, facturier_command
 
 CHILD = Path(__file__).with_name("_worker_child.py")
@@ -68,7 +69,7 @@ def create_due(
             sub = subscription_create(
                 customer=customers[k % len(customers)],
                 name=f"{unit} {k:05}",
-                actor="t",
+                actor=SYS,
                 frequency_unit=unit,
                 anchor=anchor,
                 lines=[SubscriptionLineData(description=f"Service {k}", unit_price=D(k % 97 + 1))],

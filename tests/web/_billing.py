@@ -14,6 +14,7 @@ from facturier.billing.services import (
     customer_update,
     user_create,
 )
+from facturier.billing.services.actors import Actor
 from facturier.billing.services.parties import company_update
 from tests.conftest import COMPANY_FIELDS
 from tests.web.conftest import PASSWORD
@@ -28,7 +29,7 @@ def other_customer(company: Company) -> Customer:
 
 def restrict_sales(company: Company, *, own: Customer, sales: User) -> None:
     """Sales reps see only their customers; `sales` is in charge of `own`."""
-    company_update(company, actor="test", sales_see_own_customers_only=True)
+    company_update(company, actor=Actor.system("test"), sales_see_own_customers_only=True)
     customer_update(own, sales_rep=sales)
 
 

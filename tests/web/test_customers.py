@@ -17,9 +17,11 @@ from facturier.billing.services import (
     invoice_issue,
     payment_record,
 )
+from facturier.billing.services.actors import Actor
 from facturier.billing.services.parties import company_update
 from facturier.billing.services.subscriptions import SubscriptionLineData, subscription_create
 from facturier.core.money import format_amount
+from tests.actors import SYS
 from tests.conftest import COMPANY_FIELDS
 
 pytestmark = pytest.mark.django_db
@@ -58,13 +60,13 @@ def _customer(company: Company, name: str, rep: User | None = None) -> Customer:
 def test_list_shows_balance_and_searches(
     owner_client: Client, customer: Customer, consumer: Customer, make_draft: Any
 ) -> None:
-    invoice = invoice_issue(make_draft(customer=customer), actor="test")
+    invoice = invoice_issue(make_draft(customer=customer), actor=Actor.system("test"))
     payment_record(
         customer=customer,
         amount=Decimal("10.00"),
         received_on=invoice.issue_date,
         method="transfer",
-        actor="test",
+        actor=Actor.system("test"),
     )
     invoice.refresh_from_db()
     page = owner_client.get("/customers/", HTTP_ACCEPT_LANGUAGE="fr")
@@ -89,7 +91,7 @@ def test_htmx_search_returns_only_the_rows(owner_client: Client, customer: Custo
 def test_detail_lists_invoices_subscriptions_payments(
     owner_client: Client, customer: Customer, make_draft: Any
 ) -> None:
-    invoice = invoice_issue(make_draft(customer=customer), actor="test")
+    invoice = invoice_issue(make_draft(customer=customer), actor=Actor.system("test"))
     response = owner_client.get(f"/customers/{customer.pk}/")
     assert response.status_code == 200
     assert invoice.number is not None
@@ -100,7 +102,7 @@ def test_detail_lists_invoices_subscriptions_payments(
 def test_detail_names_the_frequency(owner_client: Client, customer: Customer) -> None:
     subscription_create(
         customer=customer, name="Hébergement", frequency_unit="month", interval=3,
-        anchor=date(2026, 12, 1), actor="t",
+        anchor=date(2026, 12, 1), actor=SYS,
         lines=[SubscriptionLineData(description="H", unit_price=Decimal("30"))],
     )  # fmt: skip
     html = owner_client.get(f"/customers/{customer.pk}/").content.decode()
@@ -215,7 +217,7 @@ def test_sales_sees_only_own_customers_when_the_company_says_so(
     mine = _customer(company, "Mine", rep=sales)
     other = _customer(company, "Other")
     assert b"Other" in sales_client.get("/customers/").content
-    company_update(company, actor="test", sales_see_own_customers_only=True)
+    company_update(company, actor=Actor.system("test"), sales_see_own_customers_only=True)
     listing = sales_client.get("/customers/").content
     assert b"Mine" in listing and b"Other" not in listing
     assert sales_client.get(f"/customers/{mine.pk}/").status_code == 200
@@ -244,7 +246,7 @@ def test_one_message_per_refused_identifier(owner_client: Client, company: Compa
 def test_restricted_sales_stays_in_charge_of_what_they_create(
     sales_client: Client, sales: User, owner: User, company: Company
 ) -> None:
-    company_update(company, actor="test", sales_see_own_customers_only=True)
+    company_update(company, actor=Actor.system("test"), sales_see_own_customers_only=True)
     refused = sales_client.post("/customers/new/", {**FORM, "sales_rep": owner.pk})
     assert refused.status_code == 200
     assert 'class="errors"' in refused.content.decode().split('id="id_sales_rep"')[1]

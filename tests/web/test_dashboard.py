@@ -19,6 +19,7 @@ from facturier.billing.models import Company, Customer
 from facturier.billing.services import customer_create, invoice_issue
 from facturier.billing.services.parties import company_update
 from facturier.billing.services.subscriptions import SubscriptionLineData, subscription_create
+from tests.actors import SYS
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,7 @@ def _monthly(customer: Customer, price: str) -> None:
         customer=customer,
         name="Hébergement",
         frequency_unit="month",
-        actor="t",
+        actor=SYS,
         anchor=NOW.date().replace(day=1),
         lines=[SubscriptionLineData(description="H", unit_price=Decimal(price))],
     )
@@ -69,7 +70,7 @@ def test_dashboard_counts_drafts_and_shows_receivables(
     owner_client: Client, customer: Customer, make_draft: Any
 ) -> None:
     make_draft()
-    invoice_issue(make_draft(), actor="t")  # 100 + 20 % VAT, due in 30 days
+    invoice_issue(make_draft(), actor=SYS)  # 100 + 20 % VAT, due in 30 days
     assert (
         "1 draft invoice in all"
         in owner_client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
@@ -82,7 +83,7 @@ def test_cash_chart_fragment(owner_client: Client, customer: Customer) -> None:
         customer=customer,
         name="Hébergement",
         frequency_unit="month",
-        actor="t",
+        actor=SYS,
         anchor=NOW.date().replace(month=12, day=15),
         lines=[SubscriptionLineData(description="H", unit_price=Decimal("100"))],
     )
@@ -114,7 +115,7 @@ def test_restricted_sales_sees_own_figures(
     )
     _monthly(customer, "1000")
     _monthly(mine, "10")
-    company_update(company, actor="t", sales_see_own_customers_only=True)
+    company_update(company, actor=SYS, sales_see_own_customers_only=True)
     html = sales_client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "your customers only" in html
     assert _chart(html, "mrr-data")["datasets"][0]["data"][-1] == "10.00"

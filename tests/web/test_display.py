@@ -10,6 +10,7 @@ from facturier.billing.models import Company
 from facturier.billing.services import invoice_issue
 from facturier.billing.services.dunning import invoice_dispute_set
 from facturier.web.forms.common import NumberField
+from tests.actors import SYS
 
 
 def test_the_capital_is_shown_and_read_with_a_french_decimal_comma(
@@ -27,10 +28,10 @@ def test_pages_declare_their_icon(owner_client: Client) -> None:
 
 
 def test_reminder_schedule_reads_as_words(owner_client: Client, make_draft: Any) -> None:
-    invoice = invoice_issue(make_draft(), actor="t")
+    invoice = invoice_issue(make_draft(), actor=SYS)
     page = owner_client.get(f"/invoices/{invoice.pk}/").content.decode()
     assert "planned" in page
-    invoice_dispute_set(invoice, disputed=True, by="t")
+    invoice_dispute_set(invoice, disputed=True, by=SYS)
     page = owner_client.get(f"/invoices/{invoice.pk}/").content.decode()
     assert "stopped: disputed" in page
     assert '<span class="badge">disputed</span>' not in page  # never the bare code

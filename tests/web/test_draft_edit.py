@@ -15,6 +15,7 @@ from facturier.billing.services import LineData, invoice_issue, invoice_update_d
 from facturier.billing.services.billing_run import billing_run
 from facturier.billing.services.errors import InvalidInput, NotAllowed
 from facturier.billing.services.subscriptions import SubscriptionLineData, subscription_create
+from tests.actors import SYS
 from tests.web._billing import other_customer
 
 NOW = datetime(2026, 11, 28, 10, tzinfo=UTC)
@@ -51,7 +52,7 @@ def _posted(page_of: Invoice, **overrides: str) -> dict[str, str]:
 
 def _recurring_draft(customer, company) -> Invoice:
     subscription_create(
-        customer=customer, name="Maintenance", actor="t", frequency_unit="month",
+        customer=customer, name="Maintenance", actor=SYS, frequency_unit="month",
         anchor=date(2026, 11, 1),
         lines=[
             SubscriptionLineData(description="Forfait", quantity=D(1), unit_price=D(100)),
@@ -133,7 +134,7 @@ def test_bad_input_is_shown_and_changes_nothing(owner_client, make_draft):
 
 
 def test_issued_or_forbidden_is_refused(owner_client, readonly_client, make_draft):
-    issued = invoice_issue(make_draft(), actor="t")
+    issued = invoice_issue(make_draft(), actor=SYS)
     response = owner_client.get(reverse("web:invoice_edit", args=[issued.pk]), follow=True)
     assert "cannot be edited" in response.content.decode()
     draft = make_draft()
@@ -144,15 +145,15 @@ def test_issued_or_forbidden_is_refused(owner_client, readonly_client, make_draf
 
 
 def test_service_refusals(make_draft, customer, company):
-    issued = invoice_issue(make_draft(), actor="t")
+    issued = invoice_issue(make_draft(), actor=SYS)
     with pytest.raises(NotAllowed):
-        invoice_update_draft(issued, lines=[LineData(description="x", unit_price=D(1))])
+        invoice_update_draft(issued, actor=SYS, lines=[LineData(description="x", unit_price=D(1))])
     draft = _recurring_draft(customer, company)
     lines = [LineData(description="x", unit_price=D(1))]
     with pytest.raises(InvalidInput) as refused:
-        invoice_update_draft(draft, lines=lines, customer=other_customer(company))
+        invoice_update_draft(draft, actor=SYS, lines=lines, customer=other_customer(company))
     assert refused.value.field == "customer"
     with pytest.raises(InvalidInput):
-        invoice_update_draft(draft, lines=lines, number="F1")
+        invoice_update_draft(draft, actor=SYS, lines=lines, number="F1")
     draft.refresh_from_db()
     assert draft.lines.count() == 2

@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from facturier.billing.exports import FEC_HEADER
 from facturier.billing.services import invoice_issue, payment_record
+from tests.actors import SYS
 
 D = Decimal
 NOW = datetime(2026, 11, 28, 10, tzinfo=UTC)
@@ -37,7 +38,7 @@ def test_page(accountant_client):
 
 
 def test_invoices_csv_with_the_list_filters(owner_client, make_draft):
-    issued = invoice_issue(make_draft(), actor="t")
+    issued = invoice_issue(make_draft(), actor=SYS)
     make_draft()
     response = owner_client.get(reverse("web:export_invoices"))
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -54,7 +55,7 @@ def test_invoices_csv_with_the_list_filters(owner_client, make_draft):
 
 def test_payments_csv(owner_client, customer):
     payment_record(customer=customer, amount=D("42.00"), received_on=date(2026, 11, 3),
-                   method="transfer", reference="VIR", actor="t")  # fmt: skip
+                   method="transfer", reference="VIR", actor=SYS)  # fmt: skip
     text = _body(owner_client.get(reverse("web:export_payments"), {"start": "2026-11-01"}))
     assert "03/11/2026" in text and "42,00" in text
     empty = _body(owner_client.get(reverse("web:export_payments"), {"start": "2026-12-01"}))
@@ -62,7 +63,7 @@ def test_payments_csv(owner_client, customer):
 
 
 def test_journal(owner_client, make_draft, company):
-    invoice = invoice_issue(make_draft(), actor="t")
+    invoice = invoice_issue(make_draft(), actor=SYS)
     response = owner_client.get(
         reverse("web:export_journal"), {"start": "2026-11-01", "end": "2026-11-30",
                                         "separator": "tab"},
@@ -97,7 +98,7 @@ def test_payments_bad_period(owner_client):
 
 @pytest.mark.parametrize("role_client", ["sales", "readonly"], indirect=True)
 def test_only_owner_and_accountant_export(role_client, make_draft):
-    invoice_issue(make_draft(), actor="t")
+    invoice_issue(make_draft(), actor=SYS)
     for name in ("exports", "export_invoices", "export_payments", "export_journal"):
         response = role_client.get(reverse(f"web:{name}"), {"start": "2026-11-01",
                                                              "end": "2026-11-30"})  # fmt: skip

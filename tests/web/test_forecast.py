@@ -14,6 +14,7 @@ from django.urls import reverse
 
 from facturier.billing.models import Invoice
 from facturier.billing.services.subscriptions import SubscriptionLineData, subscription_create
+from tests.actors import SYS
 from tests.web._billing import other_customer, restrict_sales
 
 D = Decimal
@@ -28,7 +29,7 @@ def _frozen():
 
 def _sub(customer, name="Hébergement", price="50"):
     return subscription_create(
-        customer=customer, name=name, actor="t", frequency_unit="month",
+        customer=customer, name=name, actor=SYS, frequency_unit="month",
         anchor=date(2026, 12, 1), end_kind="count", end_count=3,
         lines=[SubscriptionLineData(description=name, quantity=D(2), unit_price=D(price))],
     )  # fmt: skip

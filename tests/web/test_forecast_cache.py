@@ -18,6 +18,7 @@ from facturier.billing.services.subscriptions import (
     usage_record,
 )
 from facturier.web.views import forecast as view
+from tests.actors import SYS
 
 D = Decimal
 NOW = datetime(2026, 11, 28, 10, tzinfo=UTC)
@@ -45,7 +46,7 @@ def computed(monkeypatch):
 
 def _sub(customer, *, mode="fixed"):
     return subscription_create(
-        customer=customer, name="Hébergement", actor="t", frequency_unit="week",
+        customer=customer, name="Hébergement", actor=SYS, frequency_unit="week",
         anchor=date(2026, 12, 1), timing="arrears" if mode == "metered" else "advance",
         lines=[SubscriptionLineData(description="Serveur", quantity=D(2), unit_price=D(50),
                                     mode=mode)],
@@ -59,7 +60,7 @@ def test_kept_until_an_audited_change(owner_client, customer, computed):
     again = owner_client.get(url)
     assert len(computed) == 1
     assert again.context["total_net"] == first.context["total_net"] == D(100) * 26
-    subscription_change(sub.lines.get(), effective=date(2027, 1, 1), quantity=D(3), actor="t")
+    subscription_change(sub.lines.get(), effective=date(2027, 1, 1), quantity=D(3), actor=SYS)
     changed = owner_client.get(url)
     assert len(computed) == 2
     assert changed.context["total_net"] > first.context["total_net"]
@@ -88,7 +89,7 @@ def test_detail_pages_and_csv_from_the_kept_rows(owner_client, customer, compute
     assert first.context["count"] == 26 and len(first.context["page_obj"]) == 26
     for _ in range(2):
         subscription_create(
-            customer=customer, name="Daily", actor="t", frequency_unit="day",
+            customer=customer, name="Daily", actor=SYS, frequency_unit="day",
             anchor=date(2026, 12, 1),
             lines=[SubscriptionLineData(description="Jour", unit_price=D(1))],
         )  # fmt: skip

@@ -11,6 +11,7 @@ import time_machine
 from django.urls import reverse
 
 from facturier.billing.services import invoice_issue
+from tests.actors import SYS
 from tests.web._billing import other_customer, stranger_client
 
 NOW = datetime(2026, 11, 28, 10, tzinfo=UTC)
@@ -28,7 +29,7 @@ def test_drafts_first_then_newest_issue_date_then_newest_id(owner_client, make_d
     # Issued in the opposite order: the newest issue date has the smallest id.
     for invoice, day in ((d, 1), (c, 2), (b, 2), (a, 3)):
         with time_machine.travel(datetime(2026, 11, day, 10, tzinfo=UTC), tick=False):
-            invoice_issue(invoice, actor="t")
+            invoice_issue(invoice, actor=SYS)
     with time_machine.travel(NOW, tick=False):
         drafts = [make_draft(), make_draft()]
         ids, totals = _ids(owner_client)
@@ -40,8 +41,8 @@ def test_drafts_first_then_newest_issue_date_then_newest_id(owner_client, make_d
 @pytest.fixture
 def searchable(make_draft, company, customer):
     with time_machine.travel(NOW, tick=False):
-        mine = invoice_issue(make_draft(), actor="t")  # Boulangerie Martin
-        theirs = invoice_issue(make_draft(customer=other_customer(company)), actor="t")
+        mine = invoice_issue(make_draft(), actor=SYS)  # Boulangerie Martin
+        theirs = invoice_issue(make_draft(customer=other_customer(company)), actor=SYS)
         draft = make_draft()
     return mine, theirs, draft
 

@@ -29,6 +29,7 @@ from facturier.billing.services.dunning import invoice_dispute_set
 from facturier.billing.services.parties import company_update
 from facturier.billing.services.subscriptions import SubscriptionLineData, subscription_create
 from facturier.worker.render import document_render
+from tests.actors import SYS
 from tests.web._billing import other_customer, restrict_sales, stranger_client
 
 D = Decimal
@@ -42,7 +43,7 @@ def _frozen():
 
 
 def _issued(make_draft, **kwargs):
-    return invoice_issue(make_draft(**kwargs), actor="t")
+    return invoice_issue(make_draft(**kwargs), actor=SYS)
 
 
 def _archive(invoice):
@@ -82,8 +83,8 @@ def test_list_totals_filters_and_french_display(owner_client, make_draft, custom
     a = _issued(make_draft)  # 120.00
     b = _issued(make_draft)
     payment_record(customer=customer, amount=D("20.00"), received_on=date(2026, 11, 28),
-                   method="transfer", allocations=[(a, D("20.00"))], actor="t")  # fmt: skip
-    credit_note_create(b, actor="t")  # cancels b
+                   method="transfer", allocations=[(a, D("20.00"))], actor=SYS)  # fmt: skip
+    credit_note_create(b, actor=SYS)  # cancels b
     make_draft()
     url = reverse("web:invoices")
     response = owner_client.get(url, HTTP_ACCEPT_LANGUAGE="fr")
@@ -119,7 +120,7 @@ def test_overdue_and_disputed_filters(owner_client, make_draft, company):
         response = owner_client.get(reverse("web:invoices"), {"overdue": "on"})
     assert [i.pk for i in response.context["page_obj"]] == [late.pk]
     assert "overdue" in response.content.decode()
-    invoice_dispute_set(late, disputed=True, by="t")
+    invoice_dispute_set(late, disputed=True, by=SYS)
     response = owner_client.get(reverse("web:invoices"), {"disputed": "on"})
     assert [i.pk for i in response.context["page_obj"]] == [late.pk]
 
@@ -176,7 +177,7 @@ def test_new_invoice_errors_next_to_the_field(owner_client, customer, overrides,
 
 
 def test_issue_refused_for_a_missing_mention_creates_nothing(owner_client, customer, company):
-    company_update(company, actor="t", rcs_city="")
+    company_update(company, actor=SYS, rcs_city="")
     response = owner_client.post(reverse("web:invoice_new"), _new_form(customer, issue="1"))
     assert response.status_code == 200
     assert "RCS" in response.content.decode()
@@ -205,7 +206,7 @@ def test_detail_shows_everything_and_serves_the_archived_bytes(owner_client, mak
         error="550 mailbox unavailable", attempted_at=NOW,
     )  # fmt: skip
     payment_record(customer=customer, amount=D("50.00"), received_on=date(2026, 11, 28),
-                   method="cheque", reference="CHQ 7", actor="t")  # fmt: skip
+                   method="cheque", reference="CHQ 7", actor=SYS)  # fmt: skip
     Reminder.objects.create(invoice=invoice, level=1, sent_on=date(2026, 11, 28), days_late=3,
                             amount_due=D("70.00"))  # fmt: skip
     url = reverse("web:invoice", args=[invoice.pk])
@@ -244,7 +245,7 @@ def test_issue_a_one_off_draft(owner_client, make_draft):
 
 def test_confirm_a_subscription_draft(owner_client, customer, company):
     subscription_create(
-        customer=customer, name="Heures", actor="t", frequency_unit="month",
+        customer=customer, name="Heures", actor=SYS, frequency_unit="month",
         anchor=date(2026, 11, 1), review_before_issue=True,
         lines=[SubscriptionLineData(description="Heures", quantity=D(3), unit_price=D(80))],
     )  # fmt: skip
@@ -260,7 +261,7 @@ def test_confirm_a_subscription_draft(owner_client, customer, company):
 
 def test_refused_issue_shows_why_and_changes_nothing(owner_client, make_draft, company):
     draft = make_draft()
-    company_update(company, actor="t", rcs_city="")
+    company_update(company, actor=SYS, rcs_city="")
     response = owner_client.post(reverse("web:invoice_issue", args=[draft.pk]), follow=True)
     assert response.status_code == 200
     assert "RCS" in response.content.decode()

@@ -24,6 +24,7 @@ from facturier.billing.models import (
 from facturier.billing.services import invoice_issue, payment_record
 from facturier.billing.services.subscriptions import SubscriptionLineData, subscription_create
 from facturier.mail.backends import MailboxBackend
+from tests.actors import SYS
 from tests.web.test_every_page import PAGES, PUBLIC
 
 pytestmark = pytest.mark.django_db
@@ -34,15 +35,15 @@ ROLES = ["owner", "accountant", "sales", "readonly"]
 @pytest.fixture
 def objects(company: Company, customer: Customer, make_draft: Any) -> dict[str, int]:
     """One object of each kind, so that the detail pages have something to show."""
-    issued = invoice_issue(make_draft(), actor="t")
+    issued = invoice_issue(make_draft(), actor=SYS)
     make_draft()
     sub = subscription_create(
-        customer=customer, name="S", frequency_unit="month", anchor=date(2026, 12, 1), actor="t",
+        customer=customer, name="S", frequency_unit="month", anchor=date(2026, 12, 1), actor=SYS,
         lines=[SubscriptionLineData(description="x", unit_price=Decimal("10"))],
     )  # fmt: skip
     payment = payment_record(
         customer=customer, amount=Decimal("5.00"), received_on=date(2026, 11, 2),
-        method="transfer", actor="t",
+        method="transfer", actor=SYS,
     )  # fmt: skip
     email = EmailMessage("Facture", "Bonjour", "f@example.com", ["c@example.org"])
     email.company_id = company.pk  # type: ignore[attr-defined]

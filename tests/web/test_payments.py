@@ -12,6 +12,7 @@ from django.urls import reverse
 from facturier.billing.models import Payment, PaymentAllocation
 from facturier.billing.selectors import customer_credit
 from facturier.billing.services import invoice_issue, payment_record
+from tests.actors import SYS
 from tests.web._billing import other_customer, restrict_sales, stranger_client
 
 D = Decimal
@@ -32,8 +33,8 @@ def _form(customer, **overrides):
 
 
 def test_record_a_payment_oldest_invoices_first(accountant_client, make_draft, customer):
-    a = invoice_issue(make_draft(), actor="t")
-    b = invoice_issue(make_draft(), actor="t")
+    a = invoice_issue(make_draft(), actor=SYS)
+    b = invoice_issue(make_draft(), actor=SYS)
     response = accountant_client.post(reverse("web:payment_new"), _form(customer))
     assert response.status_code == 302
     payment = Payment.objects.get()
@@ -44,8 +45,8 @@ def test_record_a_payment_oldest_invoices_first(accountant_client, make_draft, c
 
 
 def test_pay_one_invoice_from_its_page(owner_client, make_draft, customer):
-    a = invoice_issue(make_draft(), actor="t")
-    b = invoice_issue(make_draft(), actor="t")
+    a = invoice_issue(make_draft(), actor=SYS)
+    b = invoice_issue(make_draft(), actor=SYS)
     url = f"{reverse('web:payment_new')}?invoice={b.pk}"
     page = owner_client.get(url).content.decode()
     assert 'value="120.00"' in page  # the balance, proposed
@@ -77,11 +78,11 @@ def test_errors_next_to_the_field_and_nothing_recorded(owner_client, customer, o
 
 
 def test_list_filters_and_totals(owner_client, make_draft, customer, company):
-    invoice = invoice_issue(make_draft(), actor="t")
+    invoice = invoice_issue(make_draft(), actor=SYS)
     payment_record(customer=customer, amount=D("100.00"), received_on=date(2026, 11, 2),
-                   method="transfer", reference="VIR A", actor="t")  # fmt: skip
+                   method="transfer", reference="VIR A", actor=SYS)  # fmt: skip
     payment_record(customer=customer, amount=D("5.00"), received_on=date(2026, 10, 2),
-                   method="cheque", reference="CHQ B", actor="t")  # fmt: skip
+                   method="cheque", reference="CHQ B", actor=SYS)  # fmt: skip
     response = owner_client.get(reverse("web:payments"), HTTP_ACCEPT_LANGUAGE="fr")
     page = response.content.decode()
     assert response.context["totals"] == {"count": 2, "amount": D("105.00")}
@@ -96,7 +97,7 @@ def test_list_filters_and_totals(owner_client, make_draft, customer, company):
 
 @pytest.mark.parametrize("role_client", ["readonly", "sales"], indirect=True)
 def test_only_owner_and_accountant_record(role_client, customer, make_draft):
-    invoice = invoice_issue(make_draft(), actor="t")
+    invoice = invoice_issue(make_draft(), actor=SYS)
     assert role_client.get(reverse("web:payments")).status_code == 200
     page = role_client.get(reverse("web:invoice", args=[invoice.pk])).content.decode()
     assert reverse("web:payment_new") not in page
@@ -109,7 +110,7 @@ def test_only_owner_and_accountant_record(role_client, customer, make_draft):
 def test_hidden_customers_and_other_companies(sales_client, sales, customer, company):
     other = other_customer(company)
     payment_record(customer=other, amount=D("7.00"), received_on=date(2026, 11, 2),
-                   method="cash", actor="t")  # fmt: skip
+                   method="cash", actor=SYS)  # fmt: skip
     restrict_sales(company, own=customer, sales=sales)
     assert sales_client.get(reverse("web:payments")).context["totals"]["count"] == 0
     stranger = stranger_client()
@@ -122,8 +123,8 @@ def test_hidden_customers_and_other_companies(sales_client, sales, customer, com
 
 def test_detail_and_allocating_the_rest(owner_client, make_draft, customer):
     payment = payment_record(customer=customer, amount=D("200.00"), received_on=date(2026, 11, 2),
-                             method="transfer", actor="t")  # fmt: skip
-    invoice = invoice_issue(make_draft(), actor="t")  # issued after: the payment is on account
+                             method="transfer", actor=SYS)  # fmt: skip
+    invoice = invoice_issue(make_draft(), actor=SYS)  # issued after: the payment is on account
     url = reverse("web:payment", args=[payment.pk])
     page = owner_client.get(url).content.decode()
     assert "€200.00" in page and invoice.number in page  # offered for allocation
@@ -139,8 +140,8 @@ def test_detail_and_allocating_the_rest(owner_client, make_draft, customer):
 @pytest.mark.parametrize("role_client", ["readonly", "sales"], indirect=True)
 def test_allocating_refused_changes_nothing(role_client, make_draft, customer):
     payment = payment_record(customer=customer, amount=D("200.00"), received_on=date(2026, 11, 2),
-                             method="transfer", actor="t")  # fmt: skip
-    invoice = invoice_issue(make_draft(), actor="t")
+                             method="transfer", actor=SYS)  # fmt: skip
+    invoice = invoice_issue(make_draft(), actor=SYS)
     url = reverse("web:payment", args=[payment.pk])
     assert role_client.get(url).status_code == 200
     response = role_client.post(url, {"invoice": invoice.pk, "amount": "120"})
@@ -150,15 +151,15 @@ def test_allocating_refused_changes_nothing(role_client, make_draft, customer):
 
 def test_payment_of_another_company_is_not_found(customer):
     payment = payment_record(customer=customer, amount=D("1.00"), received_on=date(2026, 11, 2),
-                             method="cash", actor="t")  # fmt: skip
+                             method="cash", actor=SYS)  # fmt: skip
     assert stranger_client().get(reverse("web:payment", args=[payment.pk])).status_code == 404
 
 
 def test_pages_in_french(owner_client, customer, make_draft):
-    invoice = invoice_issue(make_draft(), actor="t")
+    invoice = invoice_issue(make_draft(), actor=SYS)
     payment = payment_record(
         customer=customer, amount=D("1234.50"), received_on=date(2026, 11, 2), method="cash",
-        allocations=[], actor="t",
+        allocations=[], actor=SYS,
     )  # fmt: skip
     for url in (reverse("web:payment_new"), f"{reverse('web:payment_new')}?invoice={invoice.pk}",
                 reverse("web:payment", args=[payment.pk])):  # fmt: skip

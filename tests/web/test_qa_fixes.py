@@ -37,6 +37,7 @@ from facturier.billing.services import (
 from facturier.billing.services.subscriptions import SubscriptionLineData, subscription_create
 from facturier.core.hashing import file_sha256
 from facturier.web.forms.common import NumberField
+from tests.actors import SYS
 
 NOW = datetime(2026, 11, 28, 10, tzinfo=UTC)
 
@@ -196,7 +197,7 @@ def test_number_fields_drop_trailing_zeros_but_money_keeps_its_cents():
 
 def test_subscription_detail_quantity(owner_client, customer):
     sub = subscription_create(
-        customer=customer, name="Heures", actor="t", frequency_unit="month",
+        customer=customer, name="Heures", actor=SYS, frequency_unit="month",
         anchor=date(2026, 12, 1),
         lines=[SubscriptionLineData(description="Heures", quantity=D("4.5"), unit_price=D(80))],
     )  # fmt: skip
@@ -209,9 +210,9 @@ def test_subscription_detail_quantity(owner_client, customer):
 
 
 def test_paid_invoice_payment_link(owner_client, make_draft, customer):
-    invoice = invoice_issue(make_draft(), actor="t")
+    invoice = invoice_issue(make_draft(), actor=SYS)
     payment_record(customer=customer, amount=D(120), received_on=date(2026, 11, 28),
-                   method="transfer", actor="t")  # fmt: skip
+                   method="transfer", actor=SYS)  # fmt: skip
     invoice.refresh_from_db()
     assert invoice.settlement == "paid"
     url = f"{reverse('web:payment_new')}?invoice={invoice.pk}"
@@ -251,7 +252,7 @@ def test_short_password_is_not_also_said_to_differ(owner_client):
 
 
 def test_credit_amount_below_zero_gives_one_message(owner_client, make_draft):
-    invoice = invoice_issue(make_draft(), actor="t")
+    invoice = invoice_issue(make_draft(), actor=SYS)
     form = {"scope": "partial", "amount": "-5", "description": "Geste", "vat_code": "FR-20",
             "kind": "services", "reason": ""}  # fmt: skip
     response = owner_client.post(reverse("web:invoice_credit", args=[invoice.pk]), form)
@@ -271,7 +272,7 @@ def _archived(invoice: Invoice, pdf: bytes, xml: bytes) -> ArchivedDocument:
 
 
 def test_damaged_archive_is_refused(owner_client, make_draft):
-    invoice = invoice_issue(make_draft(), actor="t")
+    invoice = invoice_issue(make_draft(), actor=SYS)
     archive = _archived(invoice, b"%PDF-1.7 original", b"<xml/>")
     url = reverse("web:invoice_pdf", args=[invoice.pk])
     served = owner_client.get(url)
@@ -291,7 +292,7 @@ def test_damaged_archive_is_refused(owner_client, make_draft):
 
 def test_forecast_csv_is_like_the_invoice_csv(owner_client, customer, make_draft):
     subscription_create(
-        customer=customer, name="Hébergement", actor="t", frequency_unit="month",
+        customer=customer, name="Hébergement", actor=SYS, frequency_unit="month",
         anchor=date(2026, 12, 1),
         lines=[SubscriptionLineData(description="Hébergement", unit_price=D(50))],
     )  # fmt: skip
@@ -314,8 +315,8 @@ def test_forecast_csv_is_like_the_invoice_csv(owner_client, customer, make_draft
 
 
 def test_credit_the_rest_after_a_partial_credit_note(owner_client: Client, make_draft):
-    invoice = invoice_issue(make_draft(), actor="t")  # 100 excl. VAT, 120 incl.
-    credit_note_create(invoice, actor="t", lines=[LineData(
+    invoice = invoice_issue(make_draft(), actor=SYS)  # 100 excl. VAT, 120 incl.
+    credit_note_create(invoice, actor=SYS, lines=[LineData(
         description="Geste", quantity=D(1), unit_price=D(30), vat_code="FR-20")])  # fmt: skip
     url = reverse("web:invoice", args=[invoice.pk])
     page = owner_client.get(url).content.decode()
@@ -341,7 +342,7 @@ def test_credit_the_rest_after_a_partial_credit_note(owner_client: Client, make_
 
 
 def test_credit_form_before_any_credit_note(owner_client: Client, make_draft):
-    invoice = invoice_issue(make_draft(), actor="t")
+    invoice = invoice_issue(make_draft(), actor=SYS)
     page = owner_client.get(reverse("web:invoice", args=[invoice.pk])).content.decode()
     assert "The whole invoice" in page
     assert "At most €100.00 excl. VAT remains to credit (€120.00 incl. VAT)." in page

@@ -12,6 +12,7 @@ from django.urls import reverse
 from facturier.billing.models import BillingRun, Invoice, RunItem
 from facturier.billing.services.billing_run import billing_run
 from facturier.billing.services.subscriptions import SubscriptionLineData, subscription_create
+from tests.actors import SYS
 from tests.web._billing import other_customer, restrict_sales, stranger_client
 
 D = Decimal
@@ -26,7 +27,7 @@ def _frozen():
 
 def _sub(customer, name="Hébergement", **kwargs):
     return subscription_create(
-        customer=customer, name=name, actor="t", frequency_unit="month",
+        customer=customer, name=name, actor=SYS, frequency_unit="month",
         anchor=date(2026, 10, 1),
         lines=[SubscriptionLineData(description=name, quantity=D(1), unit_price=D(50))],
         **kwargs,
@@ -56,7 +57,7 @@ def test_failures_show_their_reason(owner_client, customer, company):
     from facturier.billing.services.parties import company_update
 
     _sub(customer)
-    company_update(company, actor="t", rcs_city="")
+    company_update(company, actor=SYS, rcs_city="")
     owner_client.post(reverse("web:run_now"))
     run = BillingRun.objects.get()
     page = owner_client.get(reverse("web:run", args=[run.pk]), {"outcome": "failed"})

@@ -22,6 +22,7 @@ from facturier.billing.models import (
     ReminderLevel,
 )
 from facturier.billing.services import invoice_issue
+from facturier.billing.services.actors import Actor
 from facturier.billing.services.dunning import reminder_policy
 from facturier.web.forms.settings import CompanyForm
 
@@ -172,7 +173,7 @@ def test_numbering_pattern_change_and_refusal_once_used(
     assert owner_client.post("/settings/numbering/", data).status_code == 302
     series.refresh_from_db()
     assert series.pattern == "FA{YY}-{SEQ:04}"
-    invoice_issue(make_draft(), actor="test")
+    invoice_issue(make_draft(), actor=Actor.system("test"))
     data[prefix + "pattern"] = "X{YYYY}-{SEQ:05}"
     response = owner_client.post("/settings/numbering/", data)
     assert response.status_code == 200

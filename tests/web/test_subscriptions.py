@@ -17,6 +17,7 @@ from facturier.billing.models import (
 )
 from facturier.billing.services.billing_run import billing_run
 from facturier.billing.services.subscriptions import SubscriptionLineData, subscription_create
+from tests.actors import SYS
 from tests.web._billing import other_customer, restrict_sales, stranger_client
 
 D = Decimal
@@ -80,7 +81,7 @@ def _form(customer, **overrides):
 
 def _sub(customer, **kwargs):
     return subscription_create(
-        customer=customer, name=kwargs.pop("name", "Maintenance"), actor="t",
+        customer=customer, name=kwargs.pop("name", "Maintenance"), actor=SYS,
         frequency_unit="month", anchor=kwargs.pop("anchor", date(2026, 12, 1)),
         lines=[SubscriptionLineData(description="Maintenance", quantity=D(1), unit_price=D(100))],
         **kwargs,

@@ -21,6 +21,7 @@ from facturier.billing.services import (
     product_create,
     user_create,
 )
+from facturier.billing.services.actors import Actor
 from facturier.billing.services.subscriptions import (
     SubscriptionLineData,
     subscription_create,
@@ -30,7 +31,7 @@ from facturier.core.recurrence import add_months
 
 DEMO_USER = "admin"
 DEMO_PASSWORD = "facturier"
-ACTOR = "demo"
+ACTOR = Actor.system("demo")
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def demo_load(*, force: bool = False) -> DemoLoaded | None:
     if Company.objects.exists() and not force:
         return None
     company = company_create(
-        actor=ACTOR,
+        actor=ACTOR.name,
         legal_name="Atelier Numérique",
         legal_form="SAS",
         share_capital=Decimal("10000.00"),
@@ -124,6 +125,7 @@ def demo_load(*, force: bool = False) -> DemoLoaded | None:
     today = clock.company_today(company)
     first = invoice_issue(
         invoice_create(
+            actor=ACTOR,
             company=company,
             customer=boulangerie,
             lines=[LineData(product=hosting), LineData(product=support, quantity=Decimal(2))],
@@ -132,6 +134,7 @@ def demo_load(*, force: bool = False) -> DemoLoaded | None:
     )
     second = invoice_issue(
         invoice_create(
+            actor=ACTOR,
             company=company,
             customer=cabinet,
             lines=[LineData(product=training, quantity=Decimal(2))],
@@ -140,6 +143,7 @@ def demo_load(*, force: bool = False) -> DemoLoaded | None:
     )
     invoice_issue(
         invoice_create(
+            actor=ACTOR,
             company=company,
             customer=berlin,
             lines=[LineData(product=support, quantity=Decimal(10), vat_code="FR-0-AE")],
@@ -147,11 +151,16 @@ def demo_load(*, force: bool = False) -> DemoLoaded | None:
         actor=ACTOR,
     )
     invoice_issue(
-        invoice_create(company=company, customer=dupont, lines=[LineData(product=hosting)]),
+        invoice_create(
+            actor=ACTOR, company=company, customer=dupont, lines=[LineData(product=hosting)]
+        ),
         actor=ACTOR,
     )
     invoice_create(
-        company=company, customer=cabinet, lines=[LineData(product=support, quantity=Decimal(3))]
+        actor=ACTOR,
+        company=company,
+        customer=cabinet,
+        lines=[LineData(product=support, quantity=Decimal(3))],
     )
     payment_record(
         customer=boulangerie, amount=first.total_gross, received_on=today,

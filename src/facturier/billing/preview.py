@@ -22,6 +22,7 @@ from facturier.billing.services.errors import InvalidInput
 from facturier.billing.services.subscriptions import (
     SubscriptionLineData,
     _lines,
+    check_dates,
     schedule_of,
 )
 from facturier.core import recurrence as rec
@@ -102,22 +103,7 @@ def subscription_preview(
 ) -> list[PreviewInvoice]:
     """The first `count` invoices of a subscription not yet saved; InvalidInput names the
     field at fault (the same refusals as `subscription_create`)."""
-    unknown = set(options) - OPTIONS
-    if unknown:
-        key = sorted(unknown)[0]
-        raise InvalidInput(f"unknown option '{key}'", field=key)
-    sub = Subscription(
-        company=customer.company,
-        customer=customer,
-        frequency_unit=frequency_unit,
-        interval=interval,
-        anchor=anchor,
-        **options,
-    )
-    try:
-        schedule = schedule_of(sub)
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput(str(exc), field=schedule_error_field(str(exc))) from exc
+    sub, schedule = _unsaved(customer, frequency_unit, anchor, interval, options)
     # The service's own line check (unsaved rows): the preview refuses what creation refuses.
     sources = _lines(sub, lines)
     # Quantities, prices and discounts checked once, each error naming its line.
@@ -152,3 +138,44 @@ def subscription_preview(
             )
         )
     return out
+
+
+def first_run_count(
+    *,
+    customer: Customer,
+    frequency_unit: str,
+    anchor: date,
+    today: date,
+    interval: int = 1,
+    **options: Any,
+) -> int:
+    """How many invoices the first billing run after saving would produce at once: the
+    periods already due on `today` (a catch-up; at most a year back, as creation refuses
+    more). Shown before saving, so that nobody is surprised by a batch of invoices."""
+    _sub, schedule = _unsaved(customer, frequency_unit, anchor, interval, options)
+    return len(rec.periods_due(schedule, today=today))
+
+
+def _unsaved(
+    customer: Customer, frequency_unit: str, anchor: date, interval: int, options: dict[str, Any]
+) -> tuple[Subscription, rec.Schedule]:
+    """The subscription being set up, unsaved, and its schedule, checked the way
+    `subscription_create` checks them (InvalidInput names the field at fault)."""
+    unknown = set(options) - OPTIONS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise InvalidInput(f"unknown option '{key}'", field=key)
+    sub = Subscription(
+        company=customer.company,
+        customer=customer,
+        frequency_unit=frequency_unit,
+        interval=interval,
+        anchor=anchor,
+        **options,
+    )
+    try:
+        schedule = schedule_of(sub)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput(str(exc), field=schedule_error_field(str(exc))) from exc
+    check_dates(sub)  # the same refusals as creation: not more than a year back...
+    return sub, schedule

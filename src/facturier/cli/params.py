@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from facturier.core.money import parse_amount, parse_date
+
+if TYPE_CHECKING:
+    from facturier.billing.services.actors import Actor
 
 
 class AmountType(click.ParamType):  # type: ignore[type-arg]
@@ -120,7 +123,11 @@ def resolve_customer(company: Any, ref: str, *, option: str = "--customer") -> A
     return customer
 
 
-def actor() -> str:
+def actor() -> Actor:
+    """The command line acts as the operator of the server (the system: every right); the
+    name recorded says which account ran it."""
     import getpass
 
-    return f"cli:{getpass.getuser()}"
+    from facturier.billing.services.actors import Actor
+
+    return Actor.system(f"cli:{getpass.getuser()}")

@@ -1,17 +1,20 @@
-"""Who may do what in the web UI: capabilities per role, and the decorator every view uses.
+"""Who may do what in the web UI: the decorator every view uses.
+
+The capabilities of each role are one table, `facturier.core.roles`, that the billing
+services check too: hiding a button here is a convenience, the service is the guard.
 
 A view declares the one capability it needs with ``@requires(Can.X)``. The decorator signs the
 user in if needed, finds the user's company (one Membership per user), refuses with a clear
 403 page when the role lacks the capability, and hands the view a :class:`WebRequest` that
-carries ``membership``, ``company`` and ``can``. Reads of customers and of anything attached
-to a customer go through :func:`visible_customers` / :func:`restrict_to_visible`, which apply
-the company's "sales reps only see their own customers" switch.
+carries ``membership``, ``company``, ``can`` and ``actor`` (what services are given). Reads
+of customers and of anything attached to a customer go through :func:`visible_customers` /
+:func:`restrict_to_visible`, which apply the company's "sales reps only see their own
+customers" switch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from enum import StrEnum
 from functools import wraps
 from typing import Concatenate, ParamSpec, TypeVar, cast
 
@@ -24,50 +27,25 @@ from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
 from facturier.billing.models import Company, Customer, Membership, Role
+from facturier.billing.services.actors import Actor, refusal
+from facturier.core.roles import ROLE_CAPABILITIES, Can, capabilities
+
+__all__ = [
+    "ROLE_CAPABILITIES",
+    "Can",
+    "WebRequest",
+    "attach",
+    "ensure",
+    "get_visible",
+    "refusal",
+    "requires",
+    "restrict_to_visible",
+    "sees_own_customers_only",
+    "visible_customers",
+]
 
 P = ParamSpec("P")
 M = TypeVar("M", bound=Model)
-
-
-class Can(StrEnum):
-    """What a role may do. Templates read them as ``can.manage_customers``, etc."""
-
-    VIEW = "view"  # dashboard, lists and details (within the visible customers)
-    MANAGE_CUSTOMERS = "manage_customers"
-    MANAGE_SUBSCRIPTIONS = "manage_subscriptions"
-    EDIT_DRAFTS = "edit_drafts"  # create and change draft invoices
-    ISSUE_INVOICES = "issue_invoices"  # issue, send again, confirm drafts to review
-    RECORD_PAYMENTS = "record_payments"
-    ISSUE_CREDIT_NOTES = "issue_credit_notes"
-    RUN_BILLING = "run_billing"
-    EXPORT = "export"
-    VIEW_MAILBOX = "view_mailbox"
-    MANAGE_SETTINGS = "manage_settings"  # company, branding, numbering, reminders, templates
-    MANAGE_USERS = "manage_users"
-
-
-# The permission matrix (docs/web.md). The owner may do everything.
-ROLE_CAPABILITIES: dict[str, frozenset[Can]] = {
-    Role.OWNER: frozenset(Can),
-    Role.ACCOUNTANT: frozenset(
-        {
-            Can.VIEW,
-            Can.MANAGE_CUSTOMERS,
-            Can.MANAGE_SUBSCRIPTIONS,
-            Can.EDIT_DRAFTS,
-            Can.ISSUE_INVOICES,
-            Can.RECORD_PAYMENTS,
-            Can.ISSUE_CREDIT_NOTES,
-            Can.RUN_BILLING,
-            Can.EXPORT,
-            Can.VIEW_MAILBOX,
-        }
-    ),
-    Role.SALES: frozenset(
-        {Can.VIEW, Can.MANAGE_CUSTOMERS, Can.MANAGE_SUBSCRIPTIONS, Can.EDIT_DRAFTS}
-    ),
-    Role.READONLY: frozenset({Can.VIEW, Can.VIEW_MAILBOX}),
-}
 
 
 class WebRequest(HttpRequest):
@@ -77,10 +55,7 @@ class WebRequest(HttpRequest):
     membership: Membership
     company: Company
     can: frozenset[Can]
-
-
-def capabilities(role: str) -> frozenset[Can]:
-    return ROLE_CAPABILITIES.get(role, frozenset())
+    actor: Actor
 
 
 def membership_of(user: User) -> Membership | None:
@@ -104,6 +79,7 @@ def attach(request: HttpRequest) -> WebRequest | None:
     web.membership = membership
     web.company = membership.company
     web.can = capabilities(membership.role)
+    web.actor = Actor.member(membership)
     return web
 
 
@@ -135,25 +111,6 @@ def requires(
         return cast(Callable[Concatenate[HttpRequest, P], HttpResponseBase], wrapper)
 
     return decorate
-
-
-def refusal(capability: Can) -> str:
-    """The message shown when a role lacks a capability."""
-    messages = {
-        Can.VIEW: _("You may not view this page."),
-        Can.MANAGE_CUSTOMERS: _("Your role does not allow creating or changing customers."),
-        Can.MANAGE_SUBSCRIPTIONS: _("Your role does not allow changing subscriptions."),
-        Can.EDIT_DRAFTS: _("Your role does not allow preparing invoices."),
-        Can.ISSUE_INVOICES: _("Only an owner or an accountant may issue or send invoices."),
-        Can.RECORD_PAYMENTS: _("Only an owner or an accountant may record payments."),
-        Can.ISSUE_CREDIT_NOTES: _("Only an owner or an accountant may issue credit notes."),
-        Can.RUN_BILLING: _("Only an owner or an accountant may start a billing run."),
-        Can.EXPORT: _("Only an owner or an accountant may export the accounts."),
-        Can.VIEW_MAILBOX: _("Your role does not give access to the mailbox."),
-        Can.MANAGE_SETTINGS: _("Only an owner may change the company settings."),
-        Can.MANAGE_USERS: _("Only an owner may manage users and roles."),
-    }
-    return messages[capability]
 
 
 def sees_own_customers_only(request: WebRequest) -> bool:

@@ -81,6 +81,9 @@ class Subscription(models.Model):
     cancelled_from = models.DateField(null=True, blank=True)
     # Billing date of the next period not yet handled; None when the end rule is exhausted.
     next_billing_date = models.DateField(_("next billing date"), null=True, blank=True)
+    # Set up or re-priced by someone who may not issue invoices (a sales rep): until an owner
+    # or accountant approves it, the billing run prepares its invoices as drafts for review.
+    awaiting_approval = models.BooleanField(_("awaiting approval"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

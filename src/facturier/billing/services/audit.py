@@ -18,6 +18,7 @@ from facturier.billing.models import (
     Invoice,
     InvoiceStatus,
 )
+from facturier.billing.services.actors import Actor
 from facturier.billing.services.errors import NotAllowed
 from facturier.billing.snapshots import document_content
 from facturier.core.hashing import canonical_json, chain_hash, file_sha256
@@ -44,7 +45,7 @@ def _event_content(event: AuditEvent) -> dict[str, Any]:
 def audit_record(
     *,
     company: Company,
-    actor: str,
+    actor: Actor | str,
     action: str,
     object_type: str,
     object_id: str | int,
@@ -66,7 +67,7 @@ def audit_record(
 def audit_event_build(
     *,
     company: Company,
-    actor: str,
+    actor: Actor | str,
     action: str,
     object_type: str,
     object_id: str | int,
@@ -78,7 +79,7 @@ def audit_event_build(
     event = AuditEvent(
         company=company,
         at=clock.now(),
-        actor=actor,
+        actor=str(actor),
         action=action,
         object_type=object_type,
         object_id=str(object_id),

@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from facturier.billing import clock
 from facturier.billing.bulk import rows_update
@@ -34,6 +35,7 @@ from facturier.billing.models import (
     UsageRecord,
 )
 from facturier.billing.services import recurring_lines as rl
+from facturier.billing.services.actors import Actor, PermissionRefused, actor_require
 from facturier.billing.services.drafts import DraftBuild, draft_build, drafts_save
 from facturier.billing.services.errors import ServiceError
 from facturier.billing.services.issuing import invoices_issue, mention_label
@@ -46,8 +48,12 @@ from facturier.billing.services.subscriptions import (
 from facturier.billing.snapshots import buyer_snapshot, seller_snapshot
 from facturier.core.billing_plan import PlannedPeriod, plan_billing
 from facturier.core.mentions import missing_mentions
+from facturier.core.roles import Can
 
 ACTOR = "billing-run"
+# The run issues for the company on its own schedule: the system. What a person may not
+# issue never reaches it as an invoice (subscriptions awaiting approval give drafts).
+SYSTEM = Actor.system(ACTOR)
 
 
 @dataclass
@@ -111,6 +117,7 @@ def billing_run(
     progress: Callable[[int], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     keep_outcomes: bool = True,
+    actor: Actor = SYSTEM,
 ) -> RunSummary:
     """Bill every period due on `as_of` (default: each company's today; refused more than
     a year ahead of it).
@@ -118,9 +125,14 @@ def billing_run(
     `dry_run` does all the work in a transaction that is rolled back: the summary shows what
     would be issued, and nothing changes. `progress` is called with the number of
     subscriptions handled after each batch; `should_stop` is checked between batches.
-    Every run but a dry run is recorded, even one that found nothing to do.
+    Every run but a dry run is recorded, even one that found nothing to do. A person starting
+    it (`actor`) must be allowed to run billing for the company.
     """
+    if company is None and not actor.is_system:
+        raise PermissionRefused(_("Only the system runs the billing of every company."))
     companies = [company] if company else list(Company.objects.order_by("pk"))
+    for each in companies:
+        actor_require(actor, Can.RUN_BILLING, company=each)
     if as_of is not None:
         for each in companies:  # before anything is written, the run record included
             refuse_far_future(each, as_of, field="as_of")
@@ -248,7 +260,7 @@ def _bill_batch(
             done.append(_failed(sub, str(exc)))
     _write(writes, run)
     to_issue = {w.build.invoice.pk: w for w in writes if w.build and not w.wait}
-    result = invoices_issue(list(to_issue), actor=ACTOR)
+    result = invoices_issue(list(to_issue), actor=SYSTEM)
     for inv in result.issued:
         w = to_issue.pop(inv.pk)
         w.outcome.number, w.outcome.total = inv.number, str(inv.total_gross)
@@ -310,14 +322,20 @@ def _plan_subscription(sub: Subscription, seller: dict[str, Any], today: date) -
             period_start=period.start, period_end=period.end, customer_po=sub.customer_po,
             payment_terms_days=sub.payment_terms_days, subscription=sub,
         )  # fmt: skip
-        wait = invoice.to_confirm or sub.review_before_issue
+        wait = invoice.to_confirm or sub.review_before_issue or sub.awaiting_approval
         outcome.outcome = "drafted" if wait else "invoiced"
         outcome.total = str(build.invoice.total_gross)
         if wait:
-            outcome.reason = "lines to confirm" if invoice.to_confirm else "review before issue"
+            outcome.reason = _wait_reason(sub, to_confirm=invoice.to_confirm)
         writes.append(_Write(sub, planned, outcome, build, wait, metered.end if metered else None))
         billed.append(period)  # later periods of this run adjust nothing twice
     return writes
+
+
+def _wait_reason(sub: Subscription, *, to_confirm: bool) -> str:
+    if sub.awaiting_approval:
+        return "awaiting approval"
+    return "lines to confirm" if to_confirm else "review before issue"
 
 
 def _write(writes: list[_Write], run: BillingRun | None) -> None:
@@ -385,10 +403,14 @@ def _failed(sub: Subscription, reason: str) -> Outcome:
 
 
 def _draft_notice(sub: Subscription, draft: Invoice) -> OutboxMessage:
-    """Tell the owner of the subscription that a draft waits (delivered by the worker)."""
+    """Tell the owner of the subscription that a draft waits (delivered by the worker); one
+    awaiting approval waits for those who may approve it: the owners and accountants."""
     owner = sub.sales_rep or sub.customer.sales_rep
-    recipients = [owner.email] if owner and owner.email else []
-    recipients = recipients or [m.user.email for m in sub.company.members.filter(role="owner")]
+    recipients = [owner.email] if owner and owner.email and not sub.awaiting_approval else []
+    approvers = ("owner", "accountant") if sub.awaiting_approval else ("owner",)
+    recipients = recipients or [
+        m.user.email for m in sub.company.members.filter(role__in=approvers)
+    ]
     return OutboxMessage(
         company=sub.company,
         kind="notify.draft_waiting",

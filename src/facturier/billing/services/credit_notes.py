@@ -8,16 +8,18 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from facturier.billing.models import DocType, Invoice, InvoiceStatus
+from facturier.billing.services.actors import Actor, actor_require
 from facturier.billing.services.drafts import LineData, invoice_create, line_data_of
 from facturier.billing.services.errors import NotAllowed
 from facturier.billing.services.issuing import invoice_issue
+from facturier.core.roles import Can
 
 
 @transaction.atomic
 def credit_note_create(
     invoice: Invoice,
     *,
-    actor: str,
+    actor: Actor,
     lines: Sequence[LineData] | None = None,
     reason: str = "",
     issue: bool = True,
@@ -25,8 +27,9 @@ def credit_note_create(
     """A credit note referencing `invoice`: all its lines (full) or the given ones (partial).
 
     Issued at once unless `issue` is False; it settles the invoice by its total, and a full
-    credit cancels it.
+    credit cancels it. Only an actor who may issue credit notes may prepare one.
     """
+    actor_require(actor, Can.ISSUE_CREDIT_NOTES, company=invoice.company)
     if invoice.doc_type != DocType.INVOICE:
         raise NotAllowed(
             _("a credit note cannot be credited: only an invoice can"), field="invoice"
@@ -45,5 +48,6 @@ def credit_note_create(
         customer_po=invoice.customer_po,
         notes=reason,
         corrects=invoice,
+        actor=actor,
     )
     return invoice_issue(note, actor=actor) if issue else note

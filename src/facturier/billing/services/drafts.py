@@ -22,6 +22,7 @@ from facturier.billing.models import (
     Subscription,
 )
 from facturier.billing.models.company import VatRegime
+from facturier.billing.services.actors import Actor, actor_require
 from facturier.billing.services.errors import InvalidInput, NotAllowed
 from facturier.billing.services.limits import (
     AMOUNT,
@@ -33,6 +34,7 @@ from facturier.billing.services.limits import (
 )
 from facturier.core import totals as core_totals
 from facturier.core import vat
+from facturier.core.roles import Can
 from facturier.core.units import check_unit
 
 
@@ -245,12 +247,14 @@ def drafts_save(builds: Sequence[DraftBuild]) -> None:
 
 
 @transaction.atomic
-def invoice_create(**fields: Any) -> Invoice:
+def invoice_create(*, actor: Actor, company: Company, **fields: Any) -> Invoice:
     """A draft (no number, no issue date) with its lines and provisional totals.
 
-    Takes the keyword arguments of `draft_build`.
+    Takes the keyword arguments of `draft_build`. Preparing invoices needs EDIT_DRAFTS
+    (credit notes are checked by `credit_note_create`).
     """
-    build = draft_build(**fields)
+    actor_require(actor, Can.EDIT_DRAFTS, company=company)
+    build = draft_build(company=company, **fields)
     drafts_save([build])
     return build.invoice
 
@@ -302,7 +306,9 @@ DRAFT_FIELDS = ("customer", "period_start", "period_end", "customer_po", "notes"
 
 
 @transaction.atomic
-def invoice_update_draft(invoice: Invoice, *, lines: Sequence[LineData], **fields: Any) -> Invoice:
+def invoice_update_draft(
+    invoice: Invoice, *, lines: Sequence[LineData], actor: Actor, **fields: Any
+) -> Invoice:
     """Replace a draft's lines and, optionally, its `DRAFT_FIELDS`; refused once issued.
 
     Checked as a new draft is: InvalidInput names the field at fault and nothing changes. A
@@ -313,6 +319,7 @@ def invoice_update_draft(invoice: Invoice, *, lines: Sequence[LineData], **field
     if unknown:
         raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}", field=min(unknown))
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    _require_draft_right(actor, invoice)
     if invoice.status != InvoiceStatus.DRAFT:
         raise NotAllowed(
             _("%(n)s is issued and cannot be edited; issue a credit note.") % {"n": invoice.number}
@@ -338,9 +345,16 @@ def invoice_update_draft(invoice: Invoice, *, lines: Sequence[LineData], **field
 
 
 @transaction.atomic
-def invoice_delete_draft(invoice: Invoice) -> None:
+def invoice_delete_draft(invoice: Invoice, *, actor: Actor) -> None:
     """Delete a draft: it never had a number, so no gap appears (NUM-02)."""
     invoice = Invoice.objects.select_for_update().get(pk=invoice.pk)
+    _require_draft_right(actor, invoice)
     if invoice.status != InvoiceStatus.DRAFT:
         raise NotAllowed(f"{invoice.number} is issued and cannot be deleted; issue a credit note.")
     invoice.delete()
+
+
+def _require_draft_right(actor: Actor, draft: Invoice) -> None:
+    """Invoice drafts need EDIT_DRAFTS; a credit note's draft, the right to credit."""
+    needed = Can.ISSUE_CREDIT_NOTES if draft.doc_type == DocType.CREDIT_NOTE else Can.EDIT_DRAFTS
+    actor_require(actor, needed, company=draft.company)

@@ -34,11 +34,14 @@ from facturier.billing.models import (
     ReminderLevel,
     Settlement,
 )
+from facturier.billing.services.actors import Actor, PermissionRefused, actor_require
 from facturier.billing.services.audit import audit_record
 from facturier.billing.services.errors import InvalidInput, NotAllowed
 from facturier.core import dunning as core
+from facturier.core.roles import Can
 
 ACTOR = "dunning-pass"
+SYSTEM = Actor.system(ACTOR)
 OUTBOX_KIND = "email.reminder"
 _OPEN = [Settlement.OPEN, Settlement.PARTIAL]
 
@@ -119,10 +122,11 @@ def _check_levels(levels: Sequence[LevelData]) -> list[LevelData]:
 
 @transaction.atomic
 def reminder_policy_set(
-    company: Company, levels: Sequence[LevelData], *, by: str
+    company: Company, levels: Sequence[LevelData], *, by: Actor
 ) -> list[ReminderLevel]:
     """Replace the company's levels, validated as a whole (numbered 1..n, days rising, at most
     one formal notice and it comes last). Reminders already sent keep their level number."""
+    actor_require(by, Can.MANAGE_SETTINGS, company=company)
     cleaned = _check_levels(levels)
     Company.objects.select_for_update().filter(pk=company.pk).first()  # one writer at a time
     before = [level_data(row) for row in reminder_policy(company)]
@@ -137,7 +141,7 @@ def reminder_policy_set(
     return reminder_policy(company)
 
 
-def reminder_level_change(company: Company, level: int, *, by: str, **changes: Any) -> None:
+def reminder_level_change(company: Company, level: int, *, by: Actor, **changes: Any) -> None:
     """Change some fields of one level; the whole policy is validated again."""
     current = [level_data(row) for row in reminder_policy(company)]
     if level not in {d.level for d in current}:
@@ -192,19 +196,24 @@ def reminders_run(
     as_of: date | None = None,
     company: Company | None = None,
     dry_run: bool = False,
-    actor: str = ACTOR,
+    actor: Actor = SYSTEM,
 ) -> DunningSummary:
     """Send each invoice the reminder due on `as_of` (default: each company's today).
 
     Safe to run any number of times and from several processes at once: a level already sent
-    is never sent again. A dry run plans the same way and writes nothing."""
+    is never sent again. A dry run plans the same way and writes nothing. The actor must be
+    allowed to send invoices (the worker and the command line are)."""
+    for each in [company] if company else []:
+        actor_require(actor, Can.ISSUE_INVOICES, company=each)
+    if company is None and not actor.is_system:
+        raise PermissionRefused(_("Only the system runs the reminders of every company."))
     summary = DunningSummary(dry_run=dry_run)
     companies = [company] if company else list(Company.objects.order_by("pk"))
     for each in companies:
         today = as_of or clock.company_today(each)
         policy = _policy_read(each) if dry_run else reminder_policy(each)
         for invoice, sent in _candidates(each, policy, today):
-            for outcome in _invoice_pass(invoice, sent, policy, today, dry_run, actor):
+            for outcome in _invoice_pass(invoice, sent, policy, today, dry_run, actor.name):
                 summary.add(outcome)
     return summary
 
@@ -369,11 +378,12 @@ def _refusal(invoice: Invoice) -> str | None:
 
 
 @transaction.atomic
-def reminder_send_now(invoice: Invoice, *, by: str, today: date | None = None) -> Reminder:
+def reminder_send_now(invoice: Invoice, *, by: Actor, today: date | None = None) -> Reminder:
     """Send a reminder by hand (not a level of the policy: the general reminder wording).
 
     Refused, with nothing written, for a draft, a credit note, a paid or a disputed invoice;
     allowed while the customer's automatic reminders are paused (a person decided)."""
+    actor_require(by, Can.ISSUE_INVOICES, company=invoice.company)
     invoice = (
         Invoice.objects.select_for_update(of=("self",))
         .select_related("customer", "company")
@@ -383,7 +393,7 @@ def reminder_send_now(invoice: Invoice, *, by: str, today: date | None = None) -
     if refusal:
         raise NotAllowed(refusal)
     reminder = _reminder_write(
-        invoice, None, today or clock.company_today(invoice.company), manual=True, by=by
+        invoice, None, today or clock.company_today(invoice.company), manual=True, by=by.name
     )
     audit_record(
         company=invoice.company, actor=by, action="invoice.reminder_sent", object_type="invoice",
@@ -393,9 +403,10 @@ def reminder_send_now(invoice: Invoice, *, by: str, today: date | None = None) -
 
 
 @transaction.atomic
-def invoice_dispute_set(invoice: Invoice, *, disputed: bool, by: str) -> Invoice:
+def invoice_dispute_set(invoice: Invoice, *, disputed: bool, by: Actor) -> Invoice:
     """Flag an issued invoice as disputed by the customer (no reminder while it is), or clear
     the flag. Setting the flag it already has changes nothing and records nothing."""
+    actor_require(by, Can.ISSUE_INVOICES, company=invoice.company)
     invoice = Invoice.objects.select_for_update(of=("self",)).get(pk=invoice.pk)
     if not invoice.is_issued:
         raise NotAllowed(_("only an issued invoice can be disputed"))
@@ -414,8 +425,9 @@ def invoice_dispute_set(invoice: Invoice, *, disputed: bool, by: str) -> Invoice
 
 
 @transaction.atomic
-def customer_reminders_pause(customer: Customer, *, paused: bool, by: str) -> Customer:
+def customer_reminders_pause(customer: Customer, *, paused: bool, by: Actor) -> Customer:
     """Pause (or resume) the automatic reminders of all the customer's invoices."""
+    actor_require(by, Can.ISSUE_INVOICES, company=customer.company)
     customer = Customer.objects.select_for_update().get(pk=customer.pk)
     if customer.reminders_paused == paused:
         return customer

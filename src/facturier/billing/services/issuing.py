@@ -33,6 +33,7 @@ from facturier.billing.models import (
     PeriodOutcome,
     SeriesCounter,
 )
+from facturier.billing.services.actors import Actor, actor_require
 from facturier.billing.services.audit import audit_event_build, chain_head_lock
 from facturier.billing.services.errors import MissingMentions, NotAllowed
 from facturier.billing.services.settlement import settlement_refresh
@@ -41,6 +42,7 @@ from facturier.core import numbering
 from facturier.core.hashing import chain_hash
 from facturier.core.mentions import missing_mentions
 from facturier.core.money import format_amount, format_date
+from facturier.core.roles import Can
 
 
 def _lang() -> str:
@@ -79,8 +81,9 @@ class IssueResult:
     refused: dict[int, MissingMentions | NotAllowed] = field(default_factory=dict)
 
 
-def invoice_issue(invoice: Invoice, *, actor: str) -> Invoice:
-    """Issue one draft, or raise MissingMentions / NotAllowed with nothing changed.
+def invoice_issue(invoice: Invoice, *, actor: Actor) -> Invoice:
+    """Issue one draft, or raise MissingMentions / NotAllowed with nothing changed (also
+    PermissionRefused when the actor may not issue it).
 
     Issuing an already issued document returns it unchanged (a retry is harmless).
     """
@@ -92,9 +95,12 @@ def invoice_issue(invoice: Invoice, *, actor: str) -> Invoice:
 
 
 @transaction.atomic
-def invoices_issue(invoice_ids: Sequence[int], *, actor: str) -> IssueResult:
+def invoices_issue(invoice_ids: Sequence[int], *, actor: Actor) -> IssueResult:
     """Issue many drafts in one transaction; drafts that cannot be issued are reported in
-    `refused` and left as they were, without consuming a number."""
+    `refused` and left as they were, without consuming a number.
+
+    The actor must be allowed to issue every one of them (invoices, credit notes): if not,
+    PermissionRefused is raised before anything is written."""
     result = IssueResult()
     drafts = list(
         Invoice.objects.select_for_update(of=("self",))
@@ -103,6 +109,8 @@ def invoices_issue(invoice_ids: Sequence[int], *, actor: str) -> IssueResult:
         .prefetch_related("lines")
         .order_by("pk")
     )
+    for draft in drafts:
+        actor_require(actor, _ISSUE_CAPABILITY[draft.doc_type], company=draft.company)
     ready: dict[tuple[int, str], list[Invoice]] = {}
     for draft in drafts:
         try:
@@ -115,6 +123,12 @@ def invoices_issue(invoice_ids: Sequence[int], *, actor: str) -> IssueResult:
         result.issued += _number_group(group, doc_type=doc_type, actor=actor)
     _periods_invoiced(result.issued)
     return result
+
+
+_ISSUE_CAPABILITY: dict[str, Can] = {
+    DocType.INVOICE: Can.ISSUE_INVOICES,
+    DocType.CREDIT_NOTE: Can.ISSUE_CREDIT_NOTES,
+}
 
 
 def _periods_invoiced(issued: Sequence[Invoice]) -> None:
@@ -176,7 +190,7 @@ def _check_creditable(note: Invoice) -> None:
         )
 
 
-def _number_group(group: list[Invoice], *, doc_type: str, actor: str) -> list[Invoice]:
+def _number_group(group: list[Invoice], *, doc_type: str, actor: Actor) -> list[Invoice]:
     company = group[0].company
     series = NumberingSeries.objects.select_for_update().get(company=company, doc_type=doc_type)
     # Read the date only now that the lock is ours: the previous holder has committed.
@@ -248,7 +262,7 @@ def _freeze(
     seq: int,
     today: date,
     issued_at: datetime,
-    actor: str,
+    actor: Actor,
     head: ChainHead,
 ) -> None:
     draft.status = InvoiceStatus.ISSUED
@@ -266,7 +280,7 @@ def _freeze(
     draft.payment_terms_days = 0 if is_credit else terms
     draft.due_date = today + timedelta(days=draft.payment_terms_days)
     draft.issued_at = issued_at
-    draft.issued_by = actor
+    draft.issued_by = actor.name
     head.documents += 1
     draft.chain_index = head.documents
     draft.previous_hash = head.last_document_hash

@@ -35,8 +35,10 @@ from facturier.billing.models import (
     Payment,
     RunItem,
 )
+from facturier.billing.services.actors import Actor, actor_require
 from facturier.billing.services.audit import audit_record
 from facturier.billing.services.errors import NotAllowed
+from facturier.core.roles import Can
 
 INVOICE_EMAIL = "email.invoice"
 REMINDER_EMAIL = "email.reminder"
@@ -73,8 +75,9 @@ def invoice_email_queue(invoice: Invoice) -> OutboxMessage | None:
 
 
 @transaction.atomic
-def invoice_email_send(invoice: Invoice, *, actor: str) -> OutboxMessage:
+def invoice_email_send(invoice: Invoice, *, actor: Actor) -> OutboxMessage:
     """Send an issued document by hand (first time or again): a new message each time."""
+    actor_require(actor, Can.ISSUE_INVOICES, company=invoice.company)
     if not invoice.is_issued:
         raise NotAllowed(_("Only an issued document can be sent."))
     if not invoice.customer.billing_emails:

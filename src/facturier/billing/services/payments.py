@@ -22,12 +22,14 @@ from facturier.billing.models import (
     PaymentMethod,
     Settlement,
 )
+from facturier.billing.services.actors import Actor, actor_require
 from facturier.billing.services.audit import audit_record
 from facturier.billing.services.errors import InvalidInput, NotAllowed
 from facturier.billing.services.limits import AMOUNT, check_size, check_text
 from facturier.billing.services.outbox import payment_received_queue
 from facturier.billing.services.settlement import settlement_refresh
 from facturier.core.money import format_amount, round_money
+from facturier.core.roles import Can
 
 REFERENCE_MAX = 140  # Payment.reference
 
@@ -56,7 +58,7 @@ def payment_record(
     method: str,
     reference: str = "",
     allocations: Sequence[tuple[Invoice, Decimal]] | None = None,
-    actor: str,
+    actor: Actor,
 ) -> Payment:
     """Record a payment and settle invoices with it.
 
@@ -64,6 +66,7 @@ def payment_record(
     it settles the customer's open invoices oldest due date first. What is left stays on the
     customer's account as credit (`customer_credit`).
     """
+    actor_require(actor, Can.RECORD_PAYMENTS, company=customer.company)
     _check_amount(amount, "amount")
     if method not in PaymentMethod.values:
         raise InvalidInput(f"unknown method '{method}'", field="method")
@@ -79,7 +82,7 @@ def payment_record(
         currency=customer.company.currency,
         method=method,
         reference=reference,
-        recorded_by=actor,
+        recorded_by=actor.name,
     )
     plan = (
         _explicit(customer, amount, allocations)
@@ -106,8 +109,9 @@ def payment_record(
 
 
 @transaction.atomic
-def payment_allocate(payment: Payment, invoice: Invoice, amount: Decimal, *, actor: str) -> None:
+def payment_allocate(payment: Payment, invoice: Invoice, amount: Decimal, *, actor: Actor) -> None:
     """Use a payment's unallocated rest (customer credit) to settle an invoice."""
+    actor_require(actor, Can.RECORD_PAYMENTS, company=payment.company)
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
     plan = _explicit(payment.customer, payment_unallocated(payment), [(invoice, amount)])
     _allocate(payment, plan)

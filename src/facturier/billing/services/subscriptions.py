@@ -26,6 +26,7 @@ from facturier.billing.models import (
     SubscriptionStatus,
     UsageRecord,
 )
+from facturier.billing.services.actors import Actor, actor_require
 from facturier.billing.services.audit import audit_record
 from facturier.billing.services.drafts import resolve_line
 from facturier.billing.services.errors import InvalidInput, NotAllowed
@@ -33,6 +34,7 @@ from facturier.billing.services.limits import QUANTITY, UNIT_PRICE, check_decima
 from facturier.core import recurrence as rec
 from facturier.core.billing_plan import PauseWindow, periods_for_invoices
 from facturier.core.money import format_date
+from facturier.core.roles import Can
 
 # How far from the company's today a date may lie: a subscription starting earlier would
 # have the next run catch up years of invoices; a run or forecast later is a typo.
@@ -204,17 +206,21 @@ def subscription_create(
     lines: Sequence[SubscriptionLineData],
     frequency_unit: str,
     anchor: date,
-    actor: str,
+    actor: Actor,
     interval: int = 1,
     **options: Any,
 ) -> Subscription:
     """A recurring profile, active at once; invoices come from the billing run.
+
+    Created by someone who may not issue invoices (a sales rep), it awaits the approval of
+    an owner or accountant: until then the billing run prepares its invoices as drafts.
 
     Options: semi_monthly_day1/2, start (prorated stub before the anchor), timing
     ("advance"/"arrears"), days_before, end_kind ("never"/"count"/"until"), end_count,
     end_date, prorate_last, payment_terms_days, customer_po, sales_rep, copy_sales_rep,
     review_before_issue.
     """
+    actor_require(actor, Can.MANAGE_SUBSCRIPTIONS, company=customer.company)
     if not name.strip():
         raise InvalidInput("a subscription needs a name", field="name")
     check_text(name.strip(), "name", max_length=200)
@@ -228,21 +234,52 @@ def subscription_create(
     )
     known = {f.name for f in Subscription._meta.get_fields()}
     for key, value in options.items():
-        if key not in known or key in {"status", "next_billing_date", "cancelled_from"}:
+        if key not in known or key in _STATE_FIELDS:
             raise InvalidInput(f"unknown option '{key}'", field=key)
         setattr(sub, key, value)
-    _check_dates(sub)
+    check_dates(sub)
+    sub.awaiting_approval = not actor.may(Can.ISSUE_INVOICES)
     sub.save()
     SubscriptionLine.objects.bulk_create(_lines(sub, lines))
     next_billing_refresh(sub)
     audit_record(
         company=sub.company, actor=actor, action="subscription.created",
+        object_type="subscription", object_id=sub.pk,
+        data={"name": sub.name, "awaiting_approval": sub.awaiting_approval},
+    )  # fmt: skip
+    return sub
+
+
+# Written by the services only, never given as options.
+_STATE_FIELDS = {"status", "next_billing_date", "cancelled_from", "awaiting_approval"}
+
+
+def _needs_approval_after(sub: Subscription, actor: Actor) -> None:
+    """A change of amounts by someone who may not issue puts the subscription back under
+    approval: the worker prepares drafts until an owner or accountant approves it."""
+    if not actor.may(Can.ISSUE_INVOICES) and not sub.awaiting_approval:
+        sub.awaiting_approval = True
+        sub.save(update_fields=["awaiting_approval"])
+
+
+@transaction.atomic
+def subscription_approve(sub: Subscription, *, actor: Actor) -> Subscription:
+    """An owner or accountant approves what a sales rep set up: from the next run its
+    invoices are issued (drafts already prepared stay drafts, to be reviewed one by one)."""
+    actor_require(actor, Can.ISSUE_INVOICES, company=sub.company)
+    sub = _locked(sub)
+    if not sub.awaiting_approval:
+        return sub
+    sub.awaiting_approval = False
+    sub.save(update_fields=["awaiting_approval"])
+    audit_record(
+        company=sub.company, actor=actor, action="subscription.approved",
         object_type="subscription", object_id=sub.pk, data={"name": sub.name},
     )  # fmt: skip
     return sub
 
 
-def _check_dates(sub: Subscription) -> None:
+def check_dates(sub: Subscription) -> None:
     """A schedule `core` accepts, a service start before the first period, and a first
     period that is not years in the past (the next run would catch up every period since)."""
     if sub.start is not None and sub.anchor is not None and sub.start > sub.anchor:
@@ -277,10 +314,11 @@ def _locked(sub: Subscription) -> Subscription:
 
 @transaction.atomic
 def subscription_pause(
-    sub: Subscription, *, start: date, end: date | None = None, actor: str
+    sub: Subscription, *, start: date, end: date | None = None, actor: Actor
 ) -> Subscription:
     """Pause from `start` (until `end`, or until resumed): periods starting in the pause are
     recorded as skipped and not billed."""
+    actor_require(actor, Can.MANAGE_SUBSCRIPTIONS, company=sub.company)
     sub = _locked(sub)
     if sub.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED):
         raise NotAllowed(f"a {sub.status} subscription cannot be paused")
@@ -309,8 +347,9 @@ def subscription_pause(
 
 
 @transaction.atomic
-def subscription_resume(sub: Subscription, *, on: date, actor: str) -> Subscription:
+def subscription_resume(sub: Subscription, *, on: date, actor: Actor) -> Subscription:
     """End the open pause the day before `on`; billing continues on the same anchor."""
+    actor_require(actor, Can.MANAGE_SUBSCRIPTIONS, company=sub.company)
     sub = _locked(sub)
     pause = sub.pauses.filter(end__isnull=True).first()
     if pause is None:
@@ -334,14 +373,18 @@ def subscription_resume(sub: Subscription, *, on: date, actor: str) -> Subscript
 def subscription_cancel(
     sub: Subscription,
     *,
-    actor: str,
+    actor: Actor,
     at_period_end: bool = True,
     on: date | None = None,
     credit: bool = False,
 ) -> Subscription:
     """Cancel: nothing is billed after the current period (at period end) or from `on`
     (cancel now, default today). With `credit`, cancelling now also issues a credit note
-    for the days already invoiced from `on` on, prorated by days."""
+    for the days already invoiced from `on` on, prorated by days: only an actor who may
+    issue credit notes may ask for it (refused before anything changes)."""
+    actor_require(actor, Can.MANAGE_SUBSCRIPTIONS, company=sub.company)
+    if credit and not at_period_end:
+        actor_require(actor, Can.ISSUE_CREDIT_NOTES, company=sub.company)
     sub = _locked(sub)
     if sub.status in (SubscriptionStatus.CANCELLED, SubscriptionStatus.FINISHED):
         return sub  # already done: a retry is harmless
@@ -377,7 +420,7 @@ def subscription_cancel(
     return sub
 
 
-def _credit_unused(sub: Subscription, cut: date, actor: str) -> None:
+def _credit_unused(sub: Subscription, cut: date, actor: Actor) -> None:
     """One credit note per invoice that billed service from `cut` on, for those days."""
     from facturier.billing.services.credit_notes import credit_note_create
     from facturier.billing.services.drafts import LineData
@@ -417,12 +460,14 @@ def subscription_change(
     line: SubscriptionLine,
     *,
     effective: date,
-    actor: str,
+    actor: Actor,
     quantity: Decimal | None = None,
     unit_price: Decimal | None = None,
 ) -> ScheduledChange:
     """A new quantity or price from `effective`; inside a billed period, the difference is
-    prorated by days onto the next invoice."""
+    prorated by days onto the next invoice. Made by someone who may not issue invoices, it
+    puts the subscription back under approval."""
+    actor_require(actor, Can.MANAGE_SUBSCRIPTIONS, company=line.subscription.company)
     if quantity is None and unit_price is None:
         raise InvalidInput("give a new quantity or a new price", field="quantity")
     if quantity is not None:
@@ -442,6 +487,7 @@ def subscription_change(
         line=line, effective=effective, quantity=quantity, unit_price=unit_price
     )
     sub = line.subscription
+    _needs_approval_after(sub, actor)
     audit_record(
         company=sub.company, actor=actor, action="subscription.changed",
         object_type="subscription", object_id=sub.pk,
@@ -493,7 +539,7 @@ def usage_record(
 
 
 @transaction.atomic
-def draft_confirm(invoice: Invoice, *, actor: str) -> Invoice:
+def draft_confirm(invoice: Invoice, *, actor: Actor) -> Invoice:
     """Issue a recurring draft that waited for confirmation or review (issuing marks its
     billing period "invoiced", whichever path issues it)."""
     from facturier.billing.services.issuing import invoice_issue

@@ -205,7 +205,7 @@ def set_line(
     lines[position - 1] = replace(
         lines[position - 1], **{k: v for k, v in changes.items() if v is not None}
     )
-    draft = invoice_update_draft(draft, lines=lines)
+    draft = invoice_update_draft(draft, lines=lines, actor=actor())
     click.echo(
         f"Draft {draft.pk}: line {position} changed; total "
         f"{format_amount(draft.total_gross, draft.currency)} incl. VAT."

@@ -315,7 +315,7 @@ def template(
     except texts.TemplateError as exc:
         raise click.ClickException(str(exc)) from exc
     if reset:
-        done = email_template_reset(company, kind=kind, language=language, actor=actor())
+        done = email_template_reset(company, kind=kind, language=language, actor=actor().name)
         click.echo(_("Back to the built-in wording.") if done else _("No own wording to reset."))
         return
     current = text_for(company, kind, language)
@@ -341,7 +341,7 @@ def template(
         language=language,
         subject=subject if subject is not None else current.subject,
         body=body,
-        actor=actor(),
+        actor=actor().name,
     )
     click.echo(_("Saved the company's wording of %(k)s (%(l)s).") % {"k": kind, "l": language})
 

@@ -55,7 +55,7 @@ def list_(company_ref: str | None) -> None:
         every = f"{s.interval} {s.frequency_unit}"
         click.echo(
             f"{s.pk:>5} {s.status:<9} {s.customer.legal_name[:26]:<26} {s.name[:30]:<30} "
-            f"{every:<14} next {nxt}"
+            f"{every:<14} next {nxt}" + ("  (awaiting approval)" if s.awaiting_approval else "")
         )
 
 
@@ -147,6 +147,37 @@ def create(
     )  # fmt: skip
     nxt = format_date(sub.next_billing_date) if sub.next_billing_date else "-"
     click.echo(f"Subscription {sub.pk} created; next billing date {nxt}.")
+    due = sub.billed_periods.count() == 0 and _due_now(sub)
+    if due:
+        click.echo(
+            f"{due} period(s) already due: the next billing run bills them at once "
+            "(catch-up, each invoice states its period)."
+        )
+
+
+def _due_now(sub: Subscription) -> int:
+    from facturier.billing import clock
+    from facturier.billing.services.subscriptions import schedule_of
+    from facturier.core.recurrence import periods_due
+
+    return len(periods_due(schedule_of(sub), today=clock.company_today(sub.company)))
+
+
+@subscriptions.command("approve")
+@click.argument("sub_id", type=int)
+@company_option
+@friendly_errors
+def approve(sub_id: int, company_ref: str | None) -> None:
+    """Approve a subscription a sales rep set up or re-priced: from the next billing run its
+    invoices are issued instead of prepared as drafts."""
+    from facturier.billing.services.subscriptions import subscription_approve
+
+    sub = _sub(resolve_company(company_ref), sub_id)
+    if not sub.awaiting_approval:
+        click.echo(f"Subscription {sub.pk} does not await approval: nothing to do.")
+        return
+    subscription_approve(sub, actor=actor())
+    click.echo(f"Subscription {sub.pk} approved; next billing date {_next(sub)}.")
 
 
 @subscriptions.command("pause")

@@ -291,6 +291,11 @@ class CancelForm(forms.Form):
         required=False,
     )
 
+    def __init__(self, *args: Any, may_credit: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not may_credit:  # the service refuses it too: no field to tick in vain
+            del self.fields["credit"]
+
 
 class ChangeForm(forms.Form):
     line = forms.ModelChoiceField(queryset=SubscriptionLine.objects.none(), label=_("Line"))

@@ -100,6 +100,7 @@ RUN_REASONS = {
     "paused": pgettext_lazy("billing run reason", "paused"),
     "lines to confirm": pgettext_lazy("billing run reason", "lines to confirm"),
     "review before issue": pgettext_lazy("billing run reason", "review before issue"),
+    "awaiting approval": pgettext_lazy("billing run reason", "awaiting approval"),
 }
 
 

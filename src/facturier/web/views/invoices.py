@@ -137,10 +137,6 @@ def _visible(request: WebRequest) -> QuerySet[Invoice]:
     return qs
 
 
-def _actor(request: WebRequest) -> str:
-    return request.user.get_username()
-
-
 @requires(Can.VIEW)
 def invoice_list(request: WebRequest) -> HttpResponse:
     today = clock.company_today(request.company)
@@ -252,11 +248,15 @@ def _invoice_form(request: WebRequest, draft: Invoice | None) -> HttpResponse:
             # One transaction: an invoice that cannot be issued is left as it was.
             with transaction.atomic():
                 if draft is None:
-                    invoice = invoice_create(company=request.company, lines=line_data, **header)
+                    invoice = invoice_create(
+                        company=request.company, lines=line_data, actor=request.actor, **header
+                    )
                 else:
-                    invoice = invoice_update_draft(draft, lines=line_data, **header)
+                    invoice = invoice_update_draft(
+                        draft, lines=line_data, actor=request.actor, **header
+                    )
                 if issue:  # a recurring draft's period becomes "invoiced" too
-                    invoice = invoice_issue(invoice, actor=_actor(request))
+                    invoice = invoice_issue(invoice, actor=request.actor)
         except ServiceError as exc:
             if not add_line_error(formset, lines, exc):
                 exc.field = _INVOICE_FIELDS.get(exc.field or "", exc.field)
@@ -370,7 +370,7 @@ def invoice_issue_view(request: WebRequest, pk: int) -> HttpResponse:
     def run(invoice: Invoice) -> Invoice:
         if invoice.is_issued:
             return invoice
-        return invoice_issue(invoice, actor=_actor(request))
+        return invoice_issue(invoice, actor=request.actor)
 
     return _act(request, pk, run, _("%(n)s issued."))
 
@@ -380,7 +380,7 @@ def invoice_issue_view(request: WebRequest, pk: int) -> HttpResponse:
 def invoice_delete_view(request: WebRequest, pk: int) -> HttpResponse:
     invoice = _get(request, pk)
     try:
-        invoice_delete_draft(invoice)
+        invoice_delete_draft(invoice, actor=request.actor)
     except ServiceError as exc:
         messages.error(request, exc.message)
         return redirect("web:invoice", pk=invoice.pk)
@@ -392,7 +392,7 @@ def invoice_delete_view(request: WebRequest, pk: int) -> HttpResponse:
 @require_POST
 def invoice_send_view(request: WebRequest, pk: int) -> HttpResponse:
     def run(invoice: Invoice) -> None:
-        invoice_email_send(invoice, actor=_actor(request))
+        invoice_email_send(invoice, actor=request.actor)
 
     return _act(request, pk, run, _("%(n)s will be sent again in a moment."))
 
@@ -401,7 +401,7 @@ def invoice_send_view(request: WebRequest, pk: int) -> HttpResponse:
 @require_POST
 def invoice_remind_view(request: WebRequest, pk: int) -> HttpResponse:
     def run(invoice: Invoice) -> None:
-        reminder_send_now(invoice, by=_actor(request))
+        reminder_send_now(invoice, by=request.actor)
 
     return _act(request, pk, run, _("A reminder for %(n)s will be sent in a moment."))
 
@@ -412,7 +412,7 @@ def invoice_dispute_view(request: WebRequest, pk: int) -> HttpResponse:
     disputed = request.POST.get("disputed") == "1"
 
     def run(invoice: Invoice) -> Invoice:
-        return invoice_dispute_set(invoice, disputed=disputed, by=_actor(request))
+        return invoice_dispute_set(invoice, disputed=disputed, by=request.actor)
 
     done = _("%(n)s marked as disputed.") if disputed else _("%(n)s is no longer disputed.")
     return _act(request, pk, run, done)
@@ -428,7 +428,7 @@ def invoice_credit_view(request: WebRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             note = credit_note_create(
-                invoice, actor=_actor(request), lines=form.lines(),
+                invoice, actor=request.actor, lines=form.lines(),
                 reason=form.cleaned_data.get("reason") or "",
             )  # fmt: skip
         except ServiceError as exc:

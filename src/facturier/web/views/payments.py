@@ -126,7 +126,7 @@ def payment_new(request: WebRequest) -> HttpResponse:
                 customer=data["customer"], amount=data["amount"],
                 received_on=data["received_on"], method=data["method"],
                 reference=data.get("reference") or "", allocations=allocations,
-                actor=request.user.get_username(),
+                actor=request.actor,
             )  # fmt: skip
         except ServiceError as exc:
             if exc.field and exc.field.startswith("allocations"):
@@ -162,7 +162,7 @@ def payment_detail(request: WebRequest, pk: int) -> HttpResponse:
             try:
                 payment_allocate(
                     payment, form.cleaned_data["invoice"], form.cleaned_data["amount"],
-                    actor=request.user.get_username(),
+                    actor=request.actor,
                 )  # fmt: skip
             except ServiceError as exc:
                 exc.field = "amount" if exc.field != "invoice" else exc.field

@@ -90,7 +90,10 @@ def run_now(request: WebRequest) -> HttpResponse:
     """Bill every period due today for the user's company, now (the worker does it anyway
     from the company's billing hour)."""
     summary = billing_run(
-        company=request.company, worker=f"web:{request.user.get_username()}", keep_outcomes=False
+        company=request.company,
+        worker=f"web:{request.user.get_username()}",
+        keep_outcomes=False,
+        actor=request.actor,
     )
     text = _(
         "Billing run done: %(due)s due, %(issued)s issued, %(drafted)s drafts, "

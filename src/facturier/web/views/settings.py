@@ -144,7 +144,7 @@ def reminder_settings(request: WebRequest) -> HttpResponse:
             for i, d in enumerate(kept, start=1)
         ]  # fmt: skip
         try:
-            reminder_policy_set(request.company, levels, by=request.user.username)
+            reminder_policy_set(request.company, levels, by=request.actor)
         except ServiceError as exc:
             refused = exc.message  # about the policy as a whole: shown above the levels
         else:

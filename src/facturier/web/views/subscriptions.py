@@ -22,9 +22,10 @@ from facturier.billing.models import (
     Subscription,
     SubscriptionStatus,
 )
-from facturier.billing.preview import subscription_preview
+from facturier.billing.preview import first_run_count, subscription_preview
 from facturier.billing.services.errors import ServiceError
 from facturier.billing.services.subscriptions import (
+    subscription_approve,
     subscription_cancel,
     subscription_change,
     subscription_create,
@@ -79,10 +80,6 @@ def frequency_label(sub: Subscription) -> str:
         "year": _("Every %(n)s years"),
     }
     return units.get(sub.frequency_unit, "%(n)s") % {"n": sub.interval}
-
-
-def _actor(request: WebRequest) -> str:
-    return request.user.get_username()
 
 
 def _visible(request: WebRequest) -> QuerySet[Subscription]:
@@ -165,7 +162,7 @@ def subscription_create_view(request: WebRequest) -> HttpResponse:
             )  # fmt: skip
             sub = subscription_create(
                 customer=customer, name=form.cleaned_data["name"], lines=data,
-                actor=_actor(request), **form.schedule(), **form.options(),
+                actor=request.actor, **form.schedule(), **form.options(),
             )  # fmt: skip
         except ServiceError as exc:
             _route_error(form, formset, lines, exc)
@@ -190,13 +187,19 @@ def subscription_preview_view(request: WebRequest) -> HttpResponse:
     context: dict[str, Any] = {"currency": request.company.currency}
     if form.is_valid() and formset.is_valid():
         lines = formset.filled()
+        today = clock.company_today(request.company)
+        customer = form.cleaned_data["customer"]
         try:
             context["items"] = subscription_preview(
-                customer=form.cleaned_data["customer"],
+                customer=customer,
                 lines=[line.line_data() for line in lines],
-                today=clock.company_today(request.company),
+                today=today,
                 **form.schedule(),
             )
+            context["first_run"] = first_run_count(
+                customer=customer, today=today, **form.schedule()
+            )
+            context["needs_approval"] = Can.ISSUE_INVOICES not in request.can
         except ServiceError as exc:
             _route_error(form, formset, lines, exc)
     context["problems"] = _problems(form, formset)
@@ -231,7 +234,8 @@ def _detail_context(request: WebRequest, sub: Subscription, **forms: Any) -> dic
         active=sub.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.PAUSED),
         pause_form=forms.get("pause_form") or PauseForm(initial={"start": today}),
         resume_form=forms.get("resume_form") or ResumeForm(initial={"on": today}),
-        cancel_form=forms.get("cancel_form") or CancelForm(initial={"on": today}),
+        cancel_form=forms.get("cancel_form")
+        or CancelForm(initial={"on": today}, may_credit=Can.ISSUE_CREDIT_NOTES in request.can),
         change_form=forms.get("change_form")
         or ChangeForm(lines=sub.lines.order_by("position"), initial={"effective": today}),
     )
@@ -269,7 +273,7 @@ def _action(
 @require_POST
 def subscription_pause_view(request: WebRequest, pk: int) -> HttpResponse:
     def run(sub: Subscription, data: dict[str, Any]) -> None:
-        subscription_pause(sub, start=data["start"], end=data.get("end"), actor=_actor(request))
+        subscription_pause(sub, start=data["start"], end=data.get("end"), actor=request.actor)
 
     form = PauseForm(request.POST)
     return _action(request, pk, form, "pause_form", run, _("Subscription paused."))
@@ -279,7 +283,7 @@ def subscription_pause_view(request: WebRequest, pk: int) -> HttpResponse:
 @require_POST
 def subscription_resume_view(request: WebRequest, pk: int) -> HttpResponse:
     def run(sub: Subscription, data: dict[str, Any]) -> None:
-        subscription_resume(sub, on=data["on"], actor=_actor(request))
+        subscription_resume(sub, on=data["on"], actor=request.actor)
 
     form = ResumeForm(request.POST)
     return _action(request, pk, form, "resume_form", run, _("Subscription resumed."))
@@ -291,12 +295,30 @@ def subscription_cancel_view(request: WebRequest, pk: int) -> HttpResponse:
     def run(sub: Subscription, data: dict[str, Any]) -> None:
         now = data["when"] == "now"
         subscription_cancel(
-            sub, actor=_actor(request), at_period_end=not now,
+            sub, actor=request.actor, at_period_end=not now,
             on=data.get("on") if now else None, credit=now and bool(data.get("credit")),
         )  # fmt: skip
 
-    form = CancelForm(request.POST)
+    form = CancelForm(request.POST, may_credit=Can.ISSUE_CREDIT_NOTES in request.can)
     return _action(request, pk, form, "cancel_form", run, _("Subscription cancelled."))
+
+
+@requires(Can.ISSUE_INVOICES)
+@require_POST
+def subscription_approve_view(request: WebRequest, pk: int) -> HttpResponse:
+    """An owner or accountant approves a subscription a sales rep set up or re-priced."""
+    sub = get_visible(_visible(request), pk=pk)
+    try:
+        subscription_approve(sub, actor=request.actor)
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            _("Subscription approved: the next billing runs issue its invoices. Drafts already "
+              "prepared wait in the invoices to review."),
+        )  # fmt: skip
+    return redirect("web:subscription", pk=pk)
 
 
 @requires(Can.MANAGE_SUBSCRIPTIONS)
@@ -306,7 +328,7 @@ def subscription_change_view(request: WebRequest, pk: int) -> HttpResponse:
 
     def run(sub: Subscription, data: dict[str, Any]) -> None:
         subscription_change(
-            data["line"], effective=data["effective"], actor=_actor(request),
+            data["line"], effective=data["effective"], actor=request.actor,
             quantity=data.get("quantity"), unit_price=data.get("unit_price"),
         )  # fmt: skip
 
@@ -322,5 +344,6 @@ urlpatterns = [
     path("<int:pk>/pause/", subscription_pause_view, name="subscription_pause"),
     path("<int:pk>/resume/", subscription_resume_view, name="subscription_resume"),
     path("<int:pk>/cancel/", subscription_cancel_view, name="subscription_cancel"),
+    path("<int:pk>/approve/", subscription_approve_view, name="subscription_approve"),
     path("<int:pk>/change/", subscription_change_view, name="subscription_change"),
 ]
