@@ -199,7 +199,7 @@ def test_each_level_on_its_day_with_its_outbox_message(company: Company, issue: 
     msg = reminder.message
     assert msg is not None
     assert (msg.kind, msg.key, msg.payload, msg.invoice_id, msg.status, msg.company_id) == (
-        "email.reminder", f"reminder:{reminder.pk}", {"reminder_id": reminder.pk}, inv.pk,
+        "email.reminder", f"reminder:{reminder.pk}", {"reminder_ids": [reminder.pk]}, inv.pk,
         "pending", company.pk,
     )  # fmt: skip
     assert msg.next_attempt_at == datetime(2027, 4, 7, 8, tzinfo=UTC)
@@ -558,4 +558,9 @@ def test_concurrent_passes_send_each_level_once(
         children.procs.clear()
     pairs = list(Reminder.objects.values_list("invoice_id", "level"))
     assert sorted(pairs) == sorted((pk, lv) for pk in many_invoices for lv in (2, 3, 4))
-    assert OutboxMessage.objects.filter(kind="email.reminder").count() == len(pairs)
+    # One customer: one email per level (a statement of account), naming each reminder once.
+    messages = OutboxMessage.objects.filter(kind="email.reminder")
+    assert messages.count() == 3
+    named = sorted(pk for m in messages for pk in m.payload["reminder_ids"])
+    assert named == sorted(Reminder.objects.values_list("pk", flat=True))
+    assert not Reminder.objects.filter(message__isnull=True).exists()

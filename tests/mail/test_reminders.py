@@ -4,7 +4,7 @@ Reminder rows are built directly here."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -149,3 +149,47 @@ def test_built_in_wording_follows_the_default_policy(smtp, archived, company):
     [second] = smtp.received
     assert second.subject.startswith(f"Deuxième relance : facture {archived.number}")
     assert "Malgré notre précédent rappel" in _text(second)
+
+
+def test_several_invoices_of_a_customer_go_in_one_statement(smtp, frozen, issued, company):
+    """Four overdue invoices reach the formal notice the same day: one email listing each
+    invoice with its penalties and indemnity, the totals, the four PDFs; each invoice keeps
+    its own reminder row."""
+    from facturier.billing.services.dunning import reminder_policy, reminders_run
+
+    invoices = [issued() for _ in range(4)]
+    deliver_all()
+    smtp.received.clear()
+    reminder_policy(company)
+    day = invoices[0].due_date + timedelta(days=30)
+    assert dict(reminders_run(as_of=day).sent) == {4: 4}
+    deliver_all()
+    [got] = smtp.received
+    assert got.subject == "Mise en demeure de payer : 4 factures – Atelier Test"
+    text = " ".join(_text(got).split())
+    for inv in invoices:
+        assert (
+            f"{inv.number} du 30/11/2026, échue le 30/12/2026 (30 jours de retard) : reste dû "
+            "120,00 € ; pénalités 1,20 € ; indemnité forfaitaire 40,00 €"
+        ) in text
+    assert "Le montant restant dû en principal s'élève à 480,00 €" in text
+    assert "elles s'élèvent à 4,80 € au 29/01/2027" in text
+    assert "la somme de 644,80 €" in text  # 4 × (120 + 1.20 + 40)
+    assert f"les références {', '.join(i.number for i in invoices)}" in text
+    names = sorted(a.get_filename() for a in got.message.iter_attachments())
+    assert names == sorted(f"{i.number}.pdf" for i in invoices)
+    reminders = Reminder.objects.filter(level=4)
+    assert sorted(r.invoice_id for r in reminders) == sorted(i.pk for i in invoices)
+    assert len({r.message_id for r in reminders}) == 1
+
+
+def test_a_reminder_by_hand_before_the_due_date_is_a_courtesy(smtp, archived):
+    from facturier.billing.services.dunning import reminder_send_now
+
+    reminder_send_now(archived, by=SYS)  # issued today, due in 30 days
+    deliver_all()
+    [got] = smtp.received
+    assert got.subject == f"Rappel d'échéance : facture {archived.number} – Atelier Test"
+    text = " ".join(_text(got).split())
+    assert "arrive à échéance le 30/12/2026" in text
+    assert "pas encore réglée" not in text

@@ -155,8 +155,12 @@ def test_dunning_over_60_days(
     assert set(Reminder.objects.exclude(level=4).values_list("penalty", "indemnity")) == {
         (D("0.00"), D("0.00"))
     }
+    # Each reminder is named by exactly one email; a customer's invoices reminded at the
+    # same level the same day share one (a statement of account).
     messages = OutboxMessage.objects.filter(kind="email.reminder")
-    assert messages.count() == Reminder.objects.count() == 14
-    assert sorted(m.payload["reminder_id"] for m in messages) == sorted(
-        Reminder.objects.values_list("pk", flat=True)
-    )
+    assert Reminder.objects.count() == 14
+    named = sorted(pk for m in messages for pk in m.payload["reminder_ids"])
+    assert named == sorted(Reminder.objects.values_list("pk", flat=True))
+    for m in messages:
+        grouped = Reminder.objects.filter(pk__in=m.payload["reminder_ids"])
+        assert len({(r.invoice.customer_id, r.level, r.sent_on) for r in grouped}) == 1

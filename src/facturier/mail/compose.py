@@ -216,16 +216,25 @@ def late_charges(reminder: Reminder, invoice: Invoice, language: str) -> str:
 
 
 def compose_reminder(msg: OutboxMessage) -> Outgoing | None:
-    """A payment reminder (contract with the dunning pass: payload {"reminder_id": pk})."""
-    reminder = Reminder.objects.get(pk=msg.payload["reminder_id"])
+    """A payment reminder: one invoice, or a statement of account when one customer has
+    several invoices due the same level the same day (payload {"reminder_ids": [...]}; rows
+    queued before statements existed carry {"reminder_id": pk})."""
+    ids = msg.payload.get("reminder_ids") or [msg.payload["reminder_id"]]
+    reminders = list(
+        Reminder.objects.filter(pk__in=ids)
+        .select_related("invoice")
+        .order_by("invoice__due_date", "invoice__sequence", "pk")
+    )
+    if len(reminders) > 1:
+        return _compose_statement(reminders)
+    reminder = reminders[0]
     invoice = _invoice_of(reminder.invoice_id)
     company = invoice.company
-    level = None
-    if not reminder.manual and reminder.level is not None:
-        level = ReminderLevel.objects.filter(company=company, level=reminder.level).first()
-    formal = bool(level and level.formal_notice)
-    if formal:
+    level = _level_of(reminder)
+    if level is not None and level.formal_notice:
         kind = "reminder.formal"
+    elif reminder.manual and reminder.days_late <= 0:
+        kind = "reminder.courtesy"  # by hand before the due date: nothing is late yet
     elif reminder.level is not None and reminder.level < 100:
         kind = f"reminder.{reminder.level}"
     else:
@@ -257,6 +266,116 @@ def compose_reminder(msg: OutboxMessage) -> Outgoing | None:
     if level.attach_invoice if level else True:
         _attach_archived_pdf(email, invoice)
     return email
+
+
+def _level_of(reminder: Reminder) -> ReminderLevel | None:
+    if reminder.manual or reminder.level is None:
+        return None
+    return ReminderLevel.objects.filter(
+        company_id=reminder.invoice.company_id, level=reminder.level
+    ).first()
+
+
+def _compose_statement(reminders: list[Reminder]) -> Outgoing:
+    """One email for several invoices of one customer at one level: each invoice with its
+    due date, days late, amount due and (formal notice) its penalties and indemnity, the
+    totals, every archived invoice attached when the level attaches it."""
+    invoices = [_invoice_of(r.invoice_id) for r in reminders]
+    first = invoices[0]
+    company, customer = first.company, first.customer
+    language, cur = customer.language, first.currency
+    level = _level_of(reminders[0])
+    formal = bool(level and level.formal_notice)
+    principal = sum((r.amount_due for r in reminders), Decimal(0))
+    penalty = sum((r.penalty for r in reminders), Decimal(0))
+    indemnity = sum((r.indemnity for r in reminders), Decimal(0))
+    values = {
+        "company": _document_values(first, language)["company"],
+        "customer": (first.buyer or {}).get("legal_name") or customer.legal_name,
+        "count": str(len(reminders)),
+        "invoices": "\n".join(
+            _statement_line(r, inv, language, formal=formal)
+            for r, inv in zip(reminders, invoices, strict=True)
+        ),
+        "amount_due": _money(principal, cur, language),
+        "penalty": _money(penalty, cur, language),
+        "indemnity": _money(indemnity, cur, language),
+        "total_due": _money(principal + penalty + indemnity, cur, language),
+        "late_charges": _statement_charges(reminders, first, language),
+        "payment_instructions": _statement_instructions(invoices, language),
+        "level": str(reminders[0].level or ""),
+        "level_name": level.name if level else ("Reminder" if language == "en" else "Relance"),
+    }
+    reps = [_rep_of(inv, follow_subscription_setting=False) for inv in invoices]
+    email = _email(
+        company,
+        "reminder.formal.statement" if formal else "reminder.statement",
+        language,
+        values,
+        to=list(customer.billing_emails or []),
+        cc=reps if level and level.copy_sales_rep else [],
+        bcc=[company.accounting_email],
+    )
+    if level is None or level.attach_invoice:
+        for invoice in invoices:
+            _attach_archived_pdf(email, invoice)
+    return email
+
+
+def _statement_line(reminder: Reminder, invoice: Invoice, language: str, *, formal: bool) -> str:
+    cur = invoice.currency
+    n, issued, due = (
+        invoice.number,
+        _date(invoice.issue_date, language),
+        _date(invoice.due_date, language),
+    )
+    late, amount = reminder.days_late, _money(reminder.amount_due, cur, language)
+    if language == "en":
+        line = f"- {n} dated {issued}, due on {due} ({late} days late): {amount} outstanding"
+        if formal:
+            line += f"; penalties {_money(reminder.penalty, cur, language)}"
+            if reminder.indemnity > 0:
+                line += f"; recovery indemnity {_money(reminder.indemnity, cur, language)}"
+        return line
+    line = f"- {n} du {issued}, échue le {due} ({late} jours de retard) : reste dû {amount}"
+    if formal:
+        line += f" ; pénalités {_money(reminder.penalty, cur, language)}"
+        if reminder.indemnity > 0:
+            line += f" ; indemnité forfaitaire {_money(reminder.indemnity, cur, language)}"
+    return line
+
+
+def _statement_charges(reminders: list[Reminder], invoice: Invoice, language: str) -> str:
+    """The legal statement of a formal notice for several invoices, with the totals (each
+    invoice's share is on its line above); empty for an ordinary reminder."""
+    total = Reminder(
+        invoice=invoice,
+        sent_on=reminders[0].sent_on,
+        days_late=max(r.days_late for r in reminders),
+        amount_due=sum((r.amount_due for r in reminders), Decimal(0)),
+        penalty=sum((r.penalty for r in reminders), Decimal(0)),
+        indemnity=sum((r.indemnity for r in reminders), Decimal(0)),
+    )
+    if total.penalty == 0 and total.indemnity == 0:
+        return ""
+    return late_charges(total, invoice, language)
+
+
+def _statement_instructions(invoices: list[Invoice], language: str) -> str:
+    seller = invoices[0].seller or {}
+    iban, bic = seller.get("iban", ""), seller.get("bic", "")
+    numbers = ", ".join(str(inv.number) for inv in invoices)
+    bank = (f"IBAN {_iban(iban)}" + (f" (BIC {bic})" if bic else "")) if iban else ""
+    if language == "en":
+        if bank:
+            return f"Please pay by bank transfer to {bank}, quoting references {numbers}."
+        return f"Please quote references {numbers} with your payment."
+    if bank:
+        return (
+            f"Merci de régler par virement sur le compte {bank} en indiquant les références "
+            f"{numbers}."
+        )
+    return f"Merci d'indiquer les références {numbers} avec votre règlement."
 
 
 def _staff_language() -> str:

@@ -49,6 +49,11 @@ _REMINDER = _INVOICE | {
     "due_date", "amount_due", "days_late", "penalty", "indemnity", "total_due",
     "late_charges", "payment_instructions", "level",
 }  # fmt: skip
+# One email for several invoices of a customer due the same reminder on the same day.
+_STATEMENT = _PARTIES | {
+    "count", "invoices", "amount_due", "penalty", "indemnity", "total_due", "late_charges",
+    "payment_instructions", "level", "level_name",
+}  # fmt: skip
 
 KINDS: dict[str, Kind] = {
     "invoice": Kind(
@@ -65,6 +70,19 @@ KINDS: dict[str, Kind] = {
         gettext_noop("Formal notice (mise en demeure)"),
         frozenset(_REMINDER),
         frozenset({"late_charges"}),
+    ),
+    "reminder.courtesy": Kind(
+        gettext_noop("Reminder sent by hand before the due date (courtesy)"),
+        frozenset(_INVOICE | {"due_date", "amount_due", "payment_instructions"}),
+    ),
+    "reminder.statement": Kind(
+        gettext_noop("Reminder for several invoices (statement of account)"),
+        frozenset(_STATEMENT),
+    ),
+    "reminder.formal.statement": Kind(
+        gettext_noop("Formal notice for several invoices (statement of account)"),
+        frozenset(_STATEMENT),
+        frozenset({"late_charges", "invoices"}),
     ),
     "notify.payment_received": Kind(
         gettext_noop("To the sales rep: a payment was recorded"),
@@ -323,6 +341,113 @@ Veuillez agréer, Madame, Monsieur, nos salutations distinguées.
 Despite our reminders, invoice {number} dated {issue_date}, due on {due_date}, remains
 unpaid to this day, {days_late} days late. The principal amount outstanding is
 {amount_due}.
+
+{late_charges}
+
+We hereby formally demand payment of {total_due} within eight days of receipt of this
+message. Failing that, we will start recovery proceedings without further notice.
+
+{payment_instructions}
+
+Yours faithfully,
+
+{company}
+""",
+    ),
+    ("reminder.courtesy", "fr"): (
+        "Rappel d'échéance : facture {number} – {company}",
+        """Bonjour,
+
+Pour mémoire, la facture {number} du {issue_date}, d'un montant restant de {amount_due},
+arrive à échéance le {due_date}.
+
+{payment_instructions}
+
+Si votre règlement est déjà programmé, merci de ne pas tenir compte de ce message.
+
+{company}
+""",
+    ),
+    ("reminder.courtesy", "en"): (
+        "Payment due soon: invoice {number} – {company}",
+        """Hello,
+
+As a courtesy, invoice {number} dated {issue_date}, with {amount_due} remaining, falls due
+on {due_date}.
+
+{payment_instructions}
+
+If your payment is already scheduled, please disregard this message.
+
+{company}
+""",
+    ),
+    ("reminder.statement", "fr"): (
+        "{level_name} : {count} factures en attente de règlement – {company}",
+        """Bonjour,
+
+Sauf erreur de notre part, les factures suivantes ne sont pas encore réglées :
+
+{invoices}
+
+Total restant dû : {amount_due}.
+
+{payment_instructions}
+
+Si votre règlement est déjà parti, merci de ne pas tenir compte de ce message.
+
+{company}
+""",
+    ),
+    ("reminder.statement", "en"): (
+        "{level_name}: {count} invoices awaiting payment – {company}",
+        """Hello,
+
+Unless we are mistaken, the following invoices have not been paid yet:
+
+{invoices}
+
+Total outstanding: {amount_due}.
+
+{payment_instructions}
+
+If your payment is already on its way, please disregard this message.
+
+{company}
+""",
+    ),
+    ("reminder.formal.statement", "fr"): (
+        "Mise en demeure de payer : {count} factures – {company}",
+        """Madame, Monsieur,
+
+Malgré nos relances, les factures suivantes restent impayées à ce jour :
+
+{invoices}
+
+Le montant restant dû en principal s'élève à {amount_due}.
+
+{late_charges}
+
+Par la présente, nous vous mettons en demeure de nous régler la somme de {total_due} sous
+huit jours à compter de la réception de ce message. À défaut, nous engagerons sans autre
+avis les démarches de recouvrement.
+
+{payment_instructions}
+
+Veuillez agréer, Madame, Monsieur, nos salutations distinguées.
+
+{company}
+""",
+    ),
+    ("reminder.formal.statement", "en"): (
+        "Formal notice to pay: {count} invoices – {company}",
+        """Dear Sir or Madam,
+
+Despite our reminders, the following invoices remain unpaid to this day:
+
+{invoices}
+
+The principal amount outstanding is {amount_due}.
 
 {late_charges}
 

@@ -212,8 +212,21 @@ def reminders_run(
     for each in companies:
         today = as_of or clock.company_today(each)
         policy = _policy_read(each) if dry_run else reminder_policy(each)
+        groups: dict[tuple[int, int], list[Invoice]] = {}
         for invoice, sent in _candidates(each, policy, today):
-            for outcome in _invoice_pass(invoice, sent, policy, today, dry_run, actor.name):
+            outcomes, level = _invoice_plan(invoice, sent, policy, today)
+            for outcome in outcomes:
+                summary.add(outcome)
+            if level is not None:
+                groups.setdefault((invoice.customer_id, level.level), []).append(invoice)
+        levels = {row.level: row for row in policy}
+        for (_customer, level_number), invoices in groups.items():
+            level = levels[level_number]
+            if dry_run:
+                sent_now = [_outcome(inv, level, today, "sent") for inv in invoices]
+            else:
+                sent_now = _send_group(invoices, policy, level, today, actor.name)
+            for outcome in sent_now:
                 summary.add(outcome)
     return summary
 
@@ -258,44 +271,29 @@ def invoice_state(invoice: Invoice) -> core.InvoiceState:
     )
 
 
-def _invoice_pass(
+def _invoice_plan(
     invoice: Invoice,
     sent: set[int],
     policy: Sequence[ReminderLevel],
     today: date,
-    dry_run: bool,
-    actor: str,
-) -> list[ReminderOutcome]:
+) -> tuple[list[ReminderOutcome], ReminderLevel | None]:
+    """What the pass does for one invoice: the outcomes already known (skipped, superseded)
+    and the level to send, if any (sent with the customer's other invoices of that level)."""
     assert invoice.due_date is not None  # issued invoices always have one
     plan = core.reminder_plan(
         _core_levels(policy), due_date=invoice.due_date, today=today, sent=sent
     )
     if plan.send is None:
-        return []
+        return [], None
     rows = {row.level: row for row in policy}
     reason = core.stop_reason(invoice_state(invoice))
     if reason:
-        return [_outcome(invoice, rows[plan.send.level], today, "skipped", reason)]
+        return [_outcome(invoice, rows[plan.send.level], today, "skipped", reason)], None
     out = [
         _outcome(invoice, rows[lv.level], today, "skipped", core.SUPERSEDED)
         for lv in plan.superseded
     ]
-    level = rows[plan.send.level]
-    if dry_run:
-        return [*out, _outcome(invoice, level, today, "sent")]
-    try:
-        reminder, reason = _send_level(invoice.pk, policy, level, today, actor)
-    except IntegrityError:  # the other writer won the race on (invoice, level)
-        reminder, reason = None, "already_sent"
-    if reminder is None:
-        return [*out, _outcome(invoice, level, today, "skipped", reason)]
-    done = _outcome(invoice, level, today, "sent")
-    done.penalty, done.indemnity, done.reminder_id = (
-        reminder.penalty,
-        reminder.indemnity,
-        reminder.pk,
-    )
-    return [*out, done]
+    return out, rows[plan.send.level]
 
 
 def _outcome(
@@ -308,40 +306,80 @@ def _outcome(
     )  # fmt: skip
 
 
-@transaction.atomic
-def _send_level(
-    invoice_id: int,
+def _send_group(
+    invoices: Sequence[Invoice],
     policy: Sequence[ReminderLevel],
     level: ReminderLevel,
     today: date,
     actor: str,
-) -> tuple[Reminder | None, str]:
-    """Under the invoice's row lock, check again and write the reminder (or say why not)."""
-    invoice = (
+) -> list[ReminderOutcome]:
+    """Send one level to one customer for all of `invoices` in one email (a statement of
+    account when there are several), each invoice keeping its own reminder row."""
+    try:
+        written, refused = _write_group([inv.pk for inv in invoices], policy, level, today, actor)
+    except IntegrityError:  # another pass won the race on (invoice, level): it sent them
+        written, refused = {}, {inv.pk: "already_sent" for inv in invoices}
+    out = []
+    for invoice in invoices:
+        reminder = written.get(invoice.pk)
+        if reminder is None:
+            reason = refused.get(invoice.pk, "already_sent")
+            out.append(_outcome(invoice, level, today, "skipped", reason))
+            continue
+        done = _outcome(invoice, level, today, "sent")
+        done.penalty, done.indemnity = reminder.penalty, reminder.indemnity
+        done.reminder_id = reminder.pk
+        out.append(done)
+    return out
+
+
+@transaction.atomic
+def _write_group(
+    invoice_ids: Sequence[int],
+    policy: Sequence[ReminderLevel],
+    level: ReminderLevel,
+    today: date,
+    actor: str,
+) -> tuple[dict[int, Reminder], dict[int, str]]:
+    """Under the invoices' row locks (taken in id order), check each again and write its
+    reminder; one outbox row carries them all. Returns (written, refused with why)."""
+    locked = list(
         Invoice.objects.select_for_update(of=("self",))
         .select_related("customer", "company")
-        .get(pk=invoice_id)
+        .filter(pk__in=invoice_ids)
+        .order_by("pk")
     )
-    reason = core.stop_reason(invoice_state(invoice))
-    if reason:
-        return None, reason
-    rows = Reminder.objects.filter(invoice=invoice, manual=False, level__isnull=False)
-    sent = {level for level in rows.values_list("level", flat=True) if level is not None}
-    assert invoice.due_date is not None
-    plan = core.reminder_plan(
-        _core_levels(policy), due_date=invoice.due_date, today=today, sent=sent
-    )
-    if plan.send is None or plan.send.level != level.level:
-        return None, "already_sent"
-    return _reminder_write(invoice, level, today, manual=False, by=actor), ""
+    sent: dict[int, set[int]] = {inv.pk: set() for inv in locked}
+    rows = Reminder.objects.filter(invoice__in=locked, manual=False, level__isnull=False)
+    for invoice_id, done_level in rows.values_list("invoice_id", "level"):
+        if done_level is not None:
+            sent[invoice_id].add(done_level)
+    ready, refused = [], {}
+    for invoice in locked:
+        reason = core.stop_reason(invoice_state(invoice))
+        assert invoice.due_date is not None
+        plan = core.reminder_plan(
+            _core_levels(policy), due_date=invoice.due_date, today=today, sent=sent[invoice.pk]
+        )
+        if not reason and (plan.send is None or plan.send.level != level.level):
+            reason = "already_sent"
+        if reason:
+            refused[invoice.pk] = reason
+        else:
+            ready.append(invoice)
+    if not ready:
+        return {}, refused
+    reminders = [_reminder_row(invoice, level, today, manual=False, by=actor) for invoice in ready]
+    _queue(reminders)
+    return {r.invoice_id: r for r in reminders}, refused
 
 
-def _reminder_write(
+def _reminder_row(
     invoice: Invoice, level: ReminderLevel | None, today: date, *, manual: bool, by: str
 ) -> Reminder:
-    """The reminder and its email (composed by the mail package), in the caller's transaction.
-
-    Penalty and indemnity are what the message states: only a formal notice states them."""
+    """One invoice's reminder, saved (its email is queued by `_queue`), in the caller's
+    transaction. Penalty and indemnity are what the message states: only a formal notice
+    states them (the indemnity is due per invoice)."""
     assert invoice.due_date is not None
     late = core.days_late(invoice.due_date, today)
     claim = core.Claim(Decimal("0.00"), Decimal("0.00"))
@@ -350,17 +388,27 @@ def _reminder_write(
             invoice.balance, annual_rate_percent=invoice.company.late_penalty_rate,
             days_late=late, business=invoice.customer.is_business,
         )  # fmt: skip
-    reminder = Reminder.objects.create(
+    return Reminder.objects.create(
         invoice=invoice, level=level.level if level else None, manual=manual, sent_on=today,
         days_late=late, amount_due=invoice.balance, penalty=claim.penalty,
         indemnity=claim.indemnity, created_by=by,
     )  # fmt: skip
-    reminder.message = OutboxMessage.objects.create(
-        company=invoice.company, kind=OUTBOX_KIND, key=f"reminder:{reminder.pk}",
-        invoice=invoice, payload={"reminder_id": reminder.pk}, next_attempt_at=clock.now(),
+
+
+def _queue(reminders: Sequence[Reminder]) -> OutboxMessage:
+    """One email for these reminders (one customer, one level, one day): the mail package
+    composes a single reminder, or a statement of account listing every invoice."""
+    first = reminders[0]
+    invoice = first.invoice
+    message = OutboxMessage.objects.create(
+        company=invoice.company, kind=OUTBOX_KIND, key=f"reminder:{first.pk}",
+        invoice=invoice, payload={"reminder_ids": [r.pk for r in reminders]},
+        next_attempt_at=clock.now(),
     )  # fmt: skip
-    reminder.save(update_fields=["message"])
-    return reminder
+    Reminder.objects.filter(pk__in=[r.pk for r in reminders]).update(message=message)
+    for reminder in reminders:
+        reminder.message = message
+    return message
 
 
 # --- by hand ------------------------------------------------------------------------------
@@ -392,9 +440,10 @@ def reminder_send_now(invoice: Invoice, *, by: Actor, today: date | None = None)
     refusal = _refusal(invoice)
     if refusal:
         raise NotAllowed(refusal)
-    reminder = _reminder_write(
+    reminder = _reminder_row(
         invoice, None, today or clock.company_today(invoice.company), manual=True, by=by.name
     )
+    _queue([reminder])
     audit_record(
         company=invoice.company, actor=by, action="invoice.reminder_sent", object_type="invoice",
         object_id=invoice.pk, data={"number": invoice.number, "reminder": reminder.pk},

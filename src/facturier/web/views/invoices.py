@@ -13,7 +13,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Case, Count, F, QuerySet, Value, When
+from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 from django.http import FileResponse, Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
@@ -291,7 +291,11 @@ def _detail_context(request: WebRequest, invoice: Invoice, **forms: Any) -> dict
         "open_invoice": open_invoice,
         "overdue": open_invoice and invoice.due_date is not None and invoice.due_date < today,
         "archive": ArchivedDocument.objects.filter(invoice=invoice).first(),
-        "attempts": DeliveryAttempt.objects.filter(invoice=invoice).order_by("-attempted_at")[:100],
+        # Its own emails, and the statements of account that reminded it with others.
+        "attempts": DeliveryAttempt.objects.filter(
+            Q(invoice=invoice)
+            | Q(message_id__in=Reminder.objects.filter(invoice=invoice).values("message_id"))
+        ).order_by("-attempted_at")[:100],
         "pending_emails": OutboxMessage.objects.filter(
             invoice=invoice, kind__startswith="email.", status=OutboxStatus.PENDING
         ).count(),
