@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from pypdf import PdfReader
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.platypus import Paragraph
 
 from facturier.billing.models import ArchivedDocument, Company
 from facturier.billing.services import InvalidInput, company_update, invoice_issue
@@ -22,7 +24,7 @@ from facturier.documents.renderer import InvoiceLayout
 from facturier.worker import render
 from facturier.worker.outbox import outbox_deliver
 from tests.actors import SYS
-from tests.documents.builders import matrix
+from tests.documents.builders import document, line, matrix
 
 CASES = matrix()
 
@@ -142,3 +144,29 @@ def test_worker_falls_back_to_classic_for_an_unknown_name(
     assert layouts_used == ["classic"]
     assert ArchivedDocument.objects.filter(invoice=inv).exists()
     assert "unknown invoice layout 'removed'" in caplog.text
+
+
+@pytest.mark.parametrize("name", list(LAYOUTS))
+@pytest.mark.parametrize(
+    ("quantity", "price"),
+    [("1", "123456.78"), ("1", "833333333333.333333"), ("99999999.9999", "8333.333333")],
+)
+def test_amounts_never_wrap(name: str, quantity: str, price: str) -> None:
+    """123 456,78 € wrapped onto two lines in the unit-price column, and larger amounts
+    split their digits: every amount the database can hold stays on one line (the column
+    widens, the text column gives room, the font shrinks as a last resort)."""
+    doc = document([line("Maintenance", quantity=quantity, unit_price=price)])
+    layout = LAYOUTS[name](Content(doc))
+    checked = 0
+    for table in (layout.lines(), layout.totals(), layout.breakdown()):
+        widths = table._colWidths
+        assert round(sum(widths)) <= round(layout.width)
+        for r, row in enumerate(table._cellvalues):
+            if r < table.repeatRows:
+                continue  # a column title may wrap
+            for column, cell in enumerate(row):
+                if isinstance(cell, Paragraph) and cell.style.alignment == TA_RIGHT:
+                    cell.wrap(widths[column] - 12, 1000)  # the cell's paddings
+                    assert len(cell.blPara.lines) == 1, f"'{cell.getPlainText()}' wraps"
+                    checked += 1
+    assert checked >= 7  # quantity, VAT rate, unit price, net; base, VAT; totals

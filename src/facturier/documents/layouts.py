@@ -94,14 +94,15 @@ class ModernLayout(InvoiceLayout):
     def totals(self) -> Table:
         rows = self.content.totals()
         last = len(rows) - 1
+        widths, size = self.totals_fit(rows)
         data = [
             [
                 self.para(label, "due" if i == last else "base"),
-                self.para(amount, "due_right" if i == last else "right"),
+                self.amount(amount, "due_right" if i == last else "right", size),
             ]
             for i, (label, amount) in enumerate(rows)
         ]
-        table = Table(data, colWidths=self.totals_widths)
+        table = Table(data, colWidths=widths)
         table.hAlign = "RIGHT"
         table.setStyle(
             self.table_style(

@@ -21,6 +21,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
@@ -34,9 +35,70 @@ from reportlab.platypus import (
 )
 
 from facturier.documents.pdf_content import Content
-from facturier.documents.pdf_layout import FONT, numbered_canvas, styles
+from facturier.documents.pdf_layout import (
+    FONT,
+    FONT_BOLD,
+    numbered_canvas,
+    register_fonts,
+    styles,
+)
 
 FOOTER_MAX = 150  # characters of the company's footer drawn on a page
+
+
+# A Table cell's left and right padding (ReportLab's default, 6 pt each), and the smallest
+# font an amount may shrink to before its column takes room from the text columns' floor.
+CELL_PADDING = 12.0
+MIN_FONT_SIZE = 5.0
+
+
+def _unbreakable(text: str) -> str:
+    """An amount or number never wraps at its group separators."""
+    return text.replace(" ", "\xa0")
+
+
+def fit_widths(
+    widths: Sequence[float],
+    rows: Sequence[Sequence[str]],
+    numeric: set[int],
+    *,
+    font_size: float,
+    floor: float,
+) -> tuple[list[float], float]:
+    """Column widths (same total) and a font size for the numeric columns such that every
+    value of those columns fits on one line (measured in the bold font, so a bold total
+    fits too): a numeric column widens to its widest value,
+    taking the room from the text columns, which keep `floor` points between them at least;
+    when that is not enough, the numbers' font shrinks (down to MIN_FONT_SIZE).
+
+    >>> fit_widths([100, 40], [["x", "1"]], {1}, font_size=8, floor=10)
+    ([100.0, 40.0], 8)
+    >>> w, size = fit_widths([100, 40], [["x", "999\xa0999\xa0999\xa0999,99\xa0€"]], {1},
+    ...                      font_size=8, floor=10)
+    >>> round(w[1]) > 40 and round(sum(w)) == 140 and size == 8
+    True
+    """
+    register_fonts()
+    total = float(sum(widths))
+    text = [c for c in range(len(widths)) if c not in numeric]
+    text_share = float(sum(widths[c] for c in text)) or 1.0
+    size = font_size
+    while True:
+        need = {
+            c: max(stringWidth(_unbreakable(str(row[c])), FONT_BOLD, size) for row in rows)
+            + CELL_PADDING
+            for c in numeric
+        }
+        new = [float(w) for w in widths]
+        for c in numeric:
+            new[c] = max(float(widths[c]), need[c])
+        room = total - sum(new[c] for c in numeric)
+        if room >= min(floor, text_share) or size <= MIN_FONT_SIZE:
+            room = max(room, 0.0)
+            for c in text:
+                new[c] = room * widths[c] / text_share
+            return new, size
+        size = max(MIN_FONT_SIZE, size - 0.5)
 
 
 def tint(colour: colors.Color, share: float) -> colors.Color:
@@ -194,14 +256,18 @@ class InvoiceLayout:
         self, head: Sequence[str], rows: list[list[str]], widths: Sequence[float], *, left: set[int]
     ) -> Table:
         """A table whose header row repeats on every page; columns not in ``left`` are
-        right-aligned (amounts)."""
+        right-aligned (amounts), each amount on one line (see `fit_widths`)."""
+        numeric = {c for c in range(len(head)) if c not in left}
+        widths, size = fit_widths(
+            widths, rows, numeric, font_size=self.font_size, floor=self.width * 0.3
+        )
         header = [
             self.para(text, "head" if column == 0 else "head_right")
             for column, text in enumerate(head)
         ]
         body = [
             [
-                self.para(text, "base" if column in left else "right")
+                self.para(text) if column in left else self.amount(text, "right", size)
                 for column, text in enumerate(row)
             ]
             for row in rows
@@ -232,11 +298,15 @@ class InvoiceLayout:
     def totals(self) -> Table:
         rows = self.content.totals()
         last = len(rows) - 1
+        widths, size = self.totals_fit(rows)
         data = [
-            [self.para(label, "bold" if i == last else "base"), self.para(amount, "right")]
+            [
+                self.para(label, "bold" if i == last else "base"),
+                self.amount(amount, "right", size),
+            ]
             for i, (label, amount) in enumerate(rows)
         ]
-        table = Table(data, colWidths=self.totals_widths)
+        table = Table(data, colWidths=widths)
         table.hAlign = "RIGHT"
         table.setStyle(
             self.table_style(
@@ -247,6 +317,23 @@ class InvoiceLayout:
             )
         )
         return table
+
+    def totals_fit(self, rows: Sequence[tuple[str, str]]) -> tuple[list[float], float]:
+        """The totals' columns: the amounts' column takes room from the labels' rather than
+        wrap a total (see `fit_widths`)."""
+        return fit_widths(
+            self.totals_widths, [list(r) for r in rows], {1}, font_size=self.font_size,
+            floor=sum(self.totals_widths) / 3,
+        )  # fmt: skip
+
+    def amount(self, text: str, style: str, size: float) -> Paragraph:
+        """An amount cell: never broken at its group separators, in `size` points."""
+        chosen = self.styles[style]
+        if size != chosen.fontSize:
+            chosen = ParagraphStyle(
+                f"{style}_fit", parent=chosen, fontSize=size, leading=size + 2.5
+            )
+        return Paragraph(_unbreakable(text), chosen)
 
     def summary(self) -> Flowable:
         """The VAT breakdown and the totals, kept on one page."""
