@@ -32,7 +32,7 @@ install-dev: $(VENV)/.dev  ## ... plus what tests and linters need
 
 setup: install  ## install, migrate the embedded database, load the demo company if empty, run billing
 	$(BIN)/facturier manage migrate --no-input
-	$(BIN)/facturier demo load
+	$(BIN)/facturier demo load --url http://$(HOST):$(PORT)/
 	$(BIN)/facturier billing run --quiet
 	$(BIN)/facturier manage collectstatic --no-input --verbosity 0
 

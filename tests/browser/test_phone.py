@@ -111,3 +111,23 @@ def test_main_pages_fit_a_phone_screen(billed: dict[str, int], page: Any) -> Non
     expect(menu).to_have_attribute("aria-expanded", "true")
     link.click()
     expect(page.get_by_role("heading", level=1, name=fr("Customers"))).to_be_visible()
+
+
+def test_the_invoice_list_shows_total_and_status_on_a_phone(
+    billed: dict[str, int], page: Any
+) -> None:
+    """At 390 px the total and the status were off-screen (scrolled inside the table): they
+    stay in view, the customer and due date fold under the number."""
+    from playwright.sync_api import expect
+
+    page.goto(reverse("web:login"))
+    sign_in(page, "nina", PASSWORD)
+    page.goto(reverse("web:invoices"))
+    row = page.locator("table tbody tr").first
+    expect(row).to_be_visible()
+    for cell in (row.locator("td.num").first, row.locator("td").last):
+        box = cell.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= PHONE["width"], box
+    expect(row.locator(".phone-only")).to_contain_text("Boulangerie Martin")
+    wrap = page.locator(".table-wrap").first
+    assert wrap.evaluate("e => e.scrollWidth - e.clientWidth") <= 0

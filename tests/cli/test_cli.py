@@ -97,10 +97,12 @@ def test_issue_refusal_names_the_mention(make_draft, customer):
 
 
 def test_demo_load_is_idempotent(db):
-    first = run("demo", "load")
+    first = run("demo", "load", "--url", "http://127.0.0.1:8080/")
     assert "Demo company loaded" in first.output
+    assert "Sign in at http://127.0.0.1:8080/ as admin" in first.output  # make run PORT=8080
     second = run("demo", "load")
     assert "not loaded" in second.output
+    assert "Sign in at http://127.0.0.1:8000/" in second.output
     listing = json.loads(run("invoices", "list", "--json").output)
     assert sum(r["status"] == "issued" for r in listing) == 4
     assert run("audit", "verify").exit_code == 0

@@ -62,17 +62,23 @@ def demo() -> None:
     help="Load even when the database has a company: another demo company is added, with "
     "its own users (admin2… when admin is taken; existing accounts are left unchanged).",
 )
+@click.option(
+    "--url",
+    default="http://127.0.0.1:8000/",
+    show_default=True,
+    help="Where the site is served, for the sign-in hint (make passes HOST and PORT).",
+)
 @friendly_errors
-def load(force: bool) -> None:
+def load(force: bool, url: str) -> None:
     """Create a demo company with customers, products and invoices (if the database is empty)."""
     from facturier.billing.demo import DEMO_PASSWORD, DEMO_USER, demo_load
 
     loaded = demo_load(force=force)
     if loaded is None:
         click.echo("A company exists already: demo data not loaded (use --force to add it).")
-        click.echo(f"Sign in at http://127.0.0.1:8000/ as {DEMO_USER} / {DEMO_PASSWORD}")
+        click.echo(f"Sign in at {url} as {DEMO_USER} / {DEMO_PASSWORD}")
         return
     click.echo(f"Demo company loaded: {loaded.company}.")
     if loaded.owner != DEMO_USER:
         click.echo(f"User '{DEMO_USER}' exists already and was left unchanged.")
-    click.echo(f"Sign in at http://127.0.0.1:8000/ as {loaded.owner} / {DEMO_PASSWORD}")
+    click.echo(f"Sign in at {url} as {loaded.owner} / {DEMO_PASSWORD}")
