@@ -52,3 +52,33 @@ def test_email_kinds_are_named_in_french(owner_client: Client) -> None:
     assert "Facture envoyée au client" in page
     assert "Relance, niveau 2" in page
     assert "Invoice sent to the customer" not in page
+
+
+def test_who_did_it_reads_as_a_person_would(owner_client, customer, settings):
+    """The invoice said "Issued by billing-run" and the runs page "vm:14956": the system's
+    own names are shown as words, in the page's language."""
+    from datetime import date
+    from decimal import Decimal
+
+    from django.urls import reverse
+
+    from facturier.billing.models import BillingRun, Invoice
+    from facturier.billing.services.billing_run import billing_run
+    from facturier.billing.services.subscriptions import (
+        SubscriptionLineData,
+        subscription_create,
+    )
+    from tests.actors import SYS
+
+    subscription_create(
+        customer=customer, name="Maintenance", actor=SYS, frequency_unit="month",
+        anchor=date.today(), lines=[SubscriptionLineData(description="M", unit_price=Decimal(9))],
+    )  # fmt: skip
+    billing_run(worker="vm:14956")
+    invoice = Invoice.objects.get()
+    page = owner_client.get(reverse("web:invoice", args=[invoice.pk]), HTTP_ACCEPT_LANGUAGE="fr")
+    assert "Facturation automatique" in page.content.decode()
+    assert "billing-run" not in page.content.decode()
+    run = BillingRun.objects.get()
+    page = owner_client.get(reverse("web:run", args=[run.pk])).content.decode()
+    assert "Worker (vm:14956)" in page

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from facturier.cli.main import EXIT_FAILED, cli, friendly_errors
-from facturier.cli.params import DATE, SECONDS, company_option, resolve_company
+from facturier.cli.params import DATE, SECONDS, actor, company_option, resolve_company
 from facturier.core.money import format_amount, format_date
 
 
@@ -42,7 +42,7 @@ def run(
     ) as bar:
         summary = billing_run(
             as_of=as_of, company=company, dry_run=dry_run, batch_size=batch_size,
-            progress=bar.update, keep_outcomes=not quiet,
+            progress=bar.update, keep_outcomes=not quiet, worker=actor().name,
         )  # fmt: skip
     for o in summary.outcomes:  # with --quiet, only the failures were kept
         period = (

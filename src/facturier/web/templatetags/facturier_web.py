@@ -104,6 +104,33 @@ RUN_REASONS = {
 }
 
 
+# Who did something, as recorded (an account name, or one of the system's own names): shown
+# as a person reads it. A member's username is shown as it is.
+SYSTEM_ACTORS = {
+    "billing-run": pgettext_lazy("actor", "Automatic billing"),
+    "dunning-pass": pgettext_lazy("actor", "Automatic reminders"),
+    "demo": pgettext_lazy("actor", "Demo data"),
+    "system": pgettext_lazy("actor", "System"),
+}
+
+
+@register.filter
+def actor(value: str) -> str:
+    """Who, in words: billing-run → "Automatic billing"; cli:anne → "Command line (anne)";
+    a worker's host:pid → "Worker (host:pid)"; web:olivia → "olivia"; a username as is."""
+    value = str(value or "")
+    if value in SYSTEM_ACTORS:
+        return str(SYSTEM_ACTORS[value])
+    kind, _sep, rest = value.partition(":")
+    if kind == "cli" and rest:
+        return str(pgettext_lazy("actor", "Command line (%(account)s)")) % {"account": rest}
+    if kind == "web" and rest:
+        return rest
+    if rest.isdigit():  # a worker process: host:pid
+        return str(pgettext_lazy("actor", "Worker (%(process)s)")) % {"process": value}
+    return value or EMPTY
+
+
 @register.filter
 def run_reason(value: str) -> str:
     return str(RUN_REASONS.get(value, value))
