@@ -11,11 +11,16 @@ a decimal point and ISO dates instead, without the mark. Every CSV names its col
 way (`issue_date`, `customer`, `total_net`...).
 The sales journal follows the FEC: `|` (or tab) between fields, dates YYYYMMDD, decimal
 comma, no thousands separator, one balanced entry per issued document.
+
+Every cell of every file goes through `spreadsheet_safe` on its way out (`csv_lines`,
+`journal_lines`): a text that a spreadsheet would run as a formula (a customer named
+"=HYPERLINK(…)") is written as text, while numbers and dates stay what they are.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -42,6 +47,33 @@ Style = Literal["fr", "iso"]
 Row = list[str]
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP, "CSV Injection"):
+# =, +, -, @, and a tab or carriage return, which some programs skip before reading on; also
+# their full-width forms, which spreadsheets in East Asian locales read the same way.
+FORMULA_START = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+# The numbers the exports write ("-12,50", "1234.56", "42"): data, never a formula.
+_NUMBER = re.compile(r"-?[0-9]+(?:[.,][0-9]+)?")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """`cell` as a spreadsheet shows it without running it: a text that would start a formula
+    (even after leading spaces or line breaks) gets a leading single quote, OWASP's advice,
+    which spreadsheets read as "this is text". Numbers are left alone: a negative amount
+    stays a number.
+
+    >>> spreadsheet_safe("=1+1"), spreadsheet_safe("  @SUM(A1)"), spreadsheet_safe("\\t=1")
+    ("'=1+1", "'  @SUM(A1)", "'\\t=1")
+    >>> spreadsheet_safe("-12,50"), spreadsheet_safe("-2+3"), spreadsheet_safe("Dupont")
+    ('-12,50', "'-2+3", 'Dupont')
+    """
+    if not cell or _NUMBER.fullmatch(cell):
+        return cell
+    head = cell.lstrip()
+    if cell[0] in FORMULA_START or (head and head[0] in FORMULA_START):
+        return "'" + cell
+    return cell
+
+
 class _Echo:
     """A file-like object whose write() returns the line: csv.writer then yields text."""
 
@@ -50,10 +82,11 @@ class _Echo:
 
 
 def csv_lines(rows: Iterable[Row], *, style: Style = "fr") -> Iterator[str]:
-    """Rows as CSV text lines (`;` for the French style, `,` for ISO), lazily."""
+    """Rows as CSV text lines (`;` for the French style, `,` for ISO), lazily; no cell can
+    run as a formula (`spreadsheet_safe`)."""
     writer = csv.writer(_Echo(), delimiter=";" if style == "fr" else ",", lineterminator="\r\n")
     for row in rows:
-        yield writer.writerow(row)
+        yield writer.writerow([spreadsheet_safe(cell) for cell in row])
 
 
 # Excel opens a UTF-8 CSV with accents right only when it starts with a byte-order mark.
@@ -335,11 +368,13 @@ def journal_rows(
 
 
 def journal_lines(rows: Iterable[Sequence[str]], *, separator: str = "|") -> Iterator[str]:
-    """FEC text lines: fields joined by `|` or a tab, CRLF line ends."""
+    """FEC text lines: fields joined by `|` or a tab, CRLF line ends; no field can run as a
+    formula when the file is opened in a spreadsheet (`spreadsheet_safe`)."""
     if separator not in ("|", "\t"):
         raise ValueError("the FEC separator is '|' or a tab")
     for row in rows:
-        yield separator.join(_clean(field, separator) for field in row) + "\r\n"
+        fields = (spreadsheet_safe(_clean(field, separator)) for field in row)
+        yield separator.join(fields) + "\r\n"
 
 
 def journal_filename(company: Company, *, start: date, end: date) -> str:
