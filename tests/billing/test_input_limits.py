@@ -391,3 +391,35 @@ def test_changes_and_usage_the_columns_cannot_hold(customer):
             usage_record(metered, **args)
         assert refused.value.field == field
     assert not UsageRecord.objects.exists()
+
+
+# --- dates a person may give ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kw", "field", "message"),
+    [
+        ({"anchor": date(9999, 12, 31)}, "anchor", "31/12/9999 is too far ahead"),
+        ({"anchor": date(9999, 12, 31), "frequency_unit": "semi_monthly"}, "anchor", "too far"),
+        ({"anchor": date(2036, 11, 29)}, "anchor", "give a date until 28/11/2036"),
+        ({"start": date(1, 1, 1)}, "start", "01/01/0001 is too far in the past"),
+        ({"frequency_unit": "year", "interval": 11}, "interval", "at most 10 years"),
+        ({"frequency_unit": "month", "interval": 366}, "interval", "at most 10 years"),
+    ],
+)
+def test_subscription_dates_outside_what_anyone_may_give(customer, kw, field, message):
+    """31/12/9999 used to overflow in the recurrence (a server error in the preview)."""
+    from facturier.billing.preview import subscription_preview
+
+    lines = [SubscriptionLineData(description="Audit", unit_price=D(500))]
+    args = {"frequency_unit": "month", "anchor": date(2026, 12, 1), "lines": lines, **kw}
+    with pytest.raises(InvalidInput, match=message) as refused:
+        subscription_create(customer=customer, name="Audit", actor="t", **args)
+    assert refused.value.field == field
+    with pytest.raises(InvalidInput, match=message) as previewed:
+        subscription_preview(customer=customer, today=TODAY, **args)
+    assert previewed.value.field == field
+    assert not Subscription.objects.exists()
+    ten_years = {"frequency_unit": "year", "interval": 10, "anchor": date(2036, 11, 28)}
+    assert subscription_create(customer=customer, name="Audit", actor="t", lines=args["lines"],
+                               **ten_years).pk  # fmt: skip

@@ -23,6 +23,8 @@ from facturier.billing.services.subscriptions import (
     SubscriptionLineData,
     _lines,
     schedule_of,
+    schedule_period_check,
+    schedule_window_check,
 )
 from facturier.core import recurrence as rec
 from facturier.core import subscription_lines as sl
@@ -114,10 +116,12 @@ def subscription_preview(
         anchor=anchor,
         **options,
     )
+    schedule_window_check(anchor, options.get("start"), today=today)
     try:
         schedule = schedule_of(sub)
     except (ValueError, TypeError) as exc:
         raise InvalidInput(str(exc), field=schedule_error_field(str(exc))) from exc
+    schedule_period_check(schedule)
     # The service's own line check (unsaved rows): the preview refuses what creation refuses.
     sources = _lines(sub, lines)
     # Quantities, prices and discounts checked once, each error naming its line.
@@ -129,8 +133,12 @@ def subscription_preview(
     by_position = {line.position: line for line in sources}
     metered = any(line.mode == "metered" for line in sources)
     to_confirm = any(line.mode == "to_confirm" for line in sources)
-    # Periods starting up to occurrence `count` hold the first `count` (stub included).
-    horizon = rec.occurrence_start(schedule.anchor, schedule.frequency, count)
+    # Periods starting up to occurrence `count` hold the first `count` (stub included); near
+    # the end of the calendar (31/12/9999) there are fewer.
+    try:
+        horizon = rec.occurrence_start(schedule.anchor, schedule.frequency, count)
+    except OverflowError:
+        horizon = date.max
     out = []
     for period in islice(rec.periods(schedule, until=horizon), count):
         drafts = [d for d in sl.period_lines(plan, [], period) if d.key in by_position]

@@ -10,19 +10,29 @@ tests/billing/test_input_limits.py, not here.
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import TypedDict
 
 from django.utils.translation import gettext as _
 
 from facturier.billing.services.errors import InvalidInput
+from facturier.core.money import format_date
+from facturier.core.recurrence import add_months
 
 __all__ = [
     "AMOUNT",
+    "EARLIEST_DATE",
+    "MAX_PERIOD_YEARS",
     "QUANTITY",
     "UNIT_PRICE",
+    "YEARS_AHEAD",
+    "YEARS_BACK",
     "Digits",
+    "check_date",
     "check_decimal",
+    "check_period",
+    "check_period_length",
     "check_size",
     "check_text",
     "fits",
@@ -101,3 +111,74 @@ def check_text(value: str, field: str, *, max_length: int) -> str:
             field=field,
         )
     return value
+
+
+# --- dates -------------------------------------------------------------------------------------
+# A date a person gives must fall in a window around the company's today: none before 2000,
+# nor more than ten years back (accounting records are kept ten years, art. L123-22 C. com.),
+# nor more than ten years ahead. Outside it, a date is a typing mistake (01/01/0001 for
+# 01/01/2026, 31/12/9999), and date arithmetic near the ends of the calendar fails. Tighter
+# rules stay where they are (a payment is never dated ahead; a billing run or a forecast is
+# made at most a year ahead; a subscription starts at most a year back). docs/invoicing.md,
+# "Input limits", lists them.
+EARLIEST_DATE = date(2000, 1, 1)
+YEARS_BACK = 10
+YEARS_AHEAD = 10
+# A service period (an invoice's, a line's, a subscription's) lasts at most this long.
+MAX_PERIOD_YEARS = 10
+
+
+def _years_from(day: date, years: int) -> date:
+    """`day` moved by whole years (29 February becomes the 28th), within the calendar."""
+    try:
+        return add_months(day, 12 * years)
+    except OverflowError:
+        return date.max if years > 0 else date.min
+
+
+def check_date(day: date, field: str, *, today: date, years_ahead: int = YEARS_AHEAD) -> date:
+    """`day`, or InvalidInput naming `field` when it lies outside the window above (at most
+    `years_ahead` years after `today`)."""
+    earliest = max(EARLIEST_DATE, _years_from(today, -YEARS_BACK))
+    if day < earliest:
+        raise InvalidInput(
+            _("%(date)s is too far in the past: give a date from %(earliest)s on")
+            % {"date": format_date(day), "earliest": format_date(earliest)},
+            field=field,
+        )
+    latest = _years_from(today, years_ahead)
+    if day > latest:
+        raise InvalidInput(
+            _("%(date)s is too far ahead: give a date until %(latest)s")
+            % {"date": format_date(day), "latest": format_date(latest)},
+            field=field,
+        )
+    return day
+
+
+def check_period(
+    start: date | None, end: date | None, field: str, *, today: date, end_field: str = ""
+) -> None:
+    """A service period `[start, end]`: each date within the window, the end not before the
+    start, and at most MAX_PERIOD_YEARS long. `field` names the start, `end_field` the end
+    (default: `field` as well)."""
+    end_field = end_field or field
+    if start is not None:
+        check_date(start, field, today=today)
+    if end is not None:
+        check_date(end, end_field, today=today)
+    if start is None or end is None:
+        return
+    if end < start:
+        raise InvalidInput(_("the period ends before it starts"), field=end_field)
+    check_period_length(start, end, end_field)
+
+
+def check_period_length(start: date, end: date, field: str) -> None:
+    """InvalidInput naming `field` when `[start, end]` lasts more than MAX_PERIOD_YEARS."""
+    if end >= _years_from(start, MAX_PERIOD_YEARS):
+        raise InvalidInput(
+            _("a period lasts at most %(years)s years (%(start)s to %(end)s given)")
+            % {"years": MAX_PERIOD_YEARS, "start": format_date(start), "end": format_date(end)},
+            field=field,
+        )

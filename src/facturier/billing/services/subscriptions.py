@@ -29,7 +29,14 @@ from facturier.billing.models import (
 from facturier.billing.services.audit import audit_record
 from facturier.billing.services.drafts import resolve_line
 from facturier.billing.services.errors import InvalidInput, NotAllowed
-from facturier.billing.services.limits import QUANTITY, UNIT_PRICE, check_decimal, check_text
+from facturier.billing.services.limits import (
+    QUANTITY,
+    UNIT_PRICE,
+    check_date,
+    check_decimal,
+    check_period_length,
+    check_text,
+)
 from facturier.core import recurrence as rec
 from facturier.core.billing_plan import PauseWindow, periods_for_invoices
 from facturier.core.money import format_date
@@ -245,6 +252,8 @@ def subscription_create(
 def _check_dates(sub: Subscription) -> None:
     """A schedule `core` accepts, a service start before the first period, and a first
     period that is not years in the past (the next run would catch up every period since)."""
+    today = clock.company_today(sub.company)
+    schedule_window_check(sub.anchor, sub.start, today=today)
     if sub.start is not None and sub.anchor is not None and sub.start > sub.anchor:
         raise InvalidInput(
             _("the service start must be before the first period start (%(anchor)s)")
@@ -256,8 +265,8 @@ def _check_dates(sub: Subscription) -> None:
     except (ValueError, OverflowError) as exc:
         field = "start" if str(exc).startswith("service start") else "frequency"
         raise InvalidInput(str(exc), field=field) from exc
+    schedule_period_check(schedule)
     first = rec.first_start(schedule)
-    today = clock.company_today(sub.company)
     if first < rec.add_months(today, -YEAR):
         raise InvalidInput(
             _(
@@ -269,6 +278,24 @@ def _check_dates(sub: Subscription) -> None:
         )
     if rec.period_or_none(schedule, rec.first_index(schedule)) is None:
         raise InvalidInput(_("the first period ends after 31/12/9999"), field="anchor")
+
+
+def schedule_window_check(anchor: date, start: date | None, *, today: date) -> None:
+    """The first period's start and the service start within the dates a person may give
+    (`limits.check_date`): checked before any date arithmetic (31/12/9999 overflows)."""
+    check_date(anchor, "anchor", today=today)
+    if start is not None:
+        check_date(start, "start", today=today)
+
+
+def schedule_period_check(schedule: rec.Schedule) -> None:
+    """A period of the schedule lasts at most `limits.MAX_PERIOD_YEARS` (its invoices could
+    not be drafted otherwise)."""
+    try:
+        second = rec.occurrence_start(schedule.anchor, schedule.frequency, 1)
+    except OverflowError:
+        second = date.max
+    check_period_length(schedule.anchor, second - rec.ONE_DAY, "interval")
 
 
 def _locked(sub: Subscription) -> Subscription:
