@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from itertools import islice
+from itertools import chain, islice
 from typing import Any, Literal
 
 from django.db.models import QuerySet
@@ -118,8 +118,16 @@ def _date(value: date | None, style: Style) -> str:
 
 
 def _chunks(qs: QuerySet[Any, Any]) -> Iterator[list[Any]]:
-    """`qs` in lists of CHUNK rows, read with a server-side cursor where there is one."""
+    """`qs` in lists of CHUNK rows, read with a server-side cursor where there is one.
+
+    The first list is read at once, when the export is asked for: a query that fails does so
+    before a web response has started, never in the middle of a file being downloaded."""
     iterator = qs.iterator(chunk_size=CHUNK)
+    first = list(islice(iterator, CHUNK))
+    return chain([first] if first else [], _rest(iterator))
+
+
+def _rest(iterator: Iterator[Any]) -> Iterator[list[Any]]:
     while chunk := list(islice(iterator, CHUNK)):
         yield chunk
 
@@ -141,34 +149,37 @@ _INVOICE_VALUES = (
 
 
 def invoice_rows(invoices: QuerySet[Invoice], *, style: Style = "fr") -> Iterator[Row]:
-    """The header, then one row per invoice or credit note of `invoices` (in its order).
+    """The header, then one row per invoice or credit note of `invoices` (in its order); the
+    first rows are read at once (`_chunks`).
 
     Issued documents show the customer as it was at issue (the frozen buyer)."""
-    yield INVOICE_HEADER
-    for chunk in _chunks(invoices.values(*_INVOICE_VALUES)):
-        for r in chunk:
-            buyer = r["buyer"] or {}
-            yield [
-                r["number"] or "",
-                r["doc_type"],
-                r["status"],
-                _date(r["issue_date"], style),
-                _date(r["due_date"], style),
-                buyer.get("code") or r["customer__code"],
-                buyer.get("legal_name") or r["customer__legal_name"],
-                _date(r["period_start"], style),
-                _date(r["period_end"], style),
-                r["currency"],
-                _amount(r["total_net"], style),
-                _amount(r["total_vat"], style),
-                _amount(r["total_gross"], style),
-                _amount(r["settled_amount"], style),
-                _amount(r["total_gross"] - r["settled_amount"], style),
-                r["settlement"],
-                "1" if r["disputed"] else "0",
-                r["corrects__number"] or "",
-                str(r["subscription_id"] or ""),
-            ]
+    chunks = _chunks(invoices.values(*_INVOICE_VALUES))
+    return chain([INVOICE_HEADER], (_invoice_row(r, style) for chunk in chunks for r in chunk))
+
+
+def _invoice_row(r: dict[str, Any], style: Style) -> Row:
+    buyer = r["buyer"] or {}
+    return [
+        r["number"] or "",
+        r["doc_type"],
+        r["status"],
+        _date(r["issue_date"], style),
+        _date(r["due_date"], style),
+        buyer.get("code") or r["customer__code"],
+        buyer.get("legal_name") or r["customer__legal_name"],
+        _date(r["period_start"], style),
+        _date(r["period_end"], style),
+        r["currency"],
+        _amount(r["total_net"], style),
+        _amount(r["total_vat"], style),
+        _amount(r["total_gross"], style),
+        _amount(r["settled_amount"], style),
+        _amount(r["total_gross"] - r["settled_amount"], style),
+        r["settlement"],
+        "1" if r["disputed"] else "0",
+        r["corrects__number"] or "",
+        str(r["subscription_id"] or ""),
+    ]
 
 
 # --- payments ----------------------------------------------------------------------------
@@ -189,13 +200,17 @@ def payments_for(company: Company, *, start: date | None, end: date | None) -> Q
 
 
 def payment_rows(payments: QuerySet[Payment], *, style: Style = "fr") -> Iterator[Row]:
-    """The header, then one row per payment with what it settled (invoice numbers)."""
-    yield PAYMENT_HEADER
+    """The header, then one row per payment with what it settled (invoice numbers); the
+    first payments are read at once (`_chunks`)."""
     values = payments.values(
         "pk", "received_on", "customer__code", "customer__legal_name", "method", "reference",
         "currency", "amount", "recorded_by",
     )  # fmt: skip
-    for chunk in _chunks(values):
+    return chain([PAYMENT_HEADER], _payment_rows(_chunks(values), style))
+
+
+def _payment_rows(chunks: Iterator[list[dict[str, Any]]], style: Style) -> Iterator[Row]:
+    for chunk in chunks:
         allocated: dict[int, list[tuple[str, Decimal]]] = {}
         rows = PaymentAllocation.objects.filter(payment_id__in=[r["pk"] for r in chunk])
         for a in rows.order_by("pk").values("payment_id", "invoice__number", "amount"):
@@ -325,13 +340,19 @@ def _entry(doc: dict[str, Any], nets: dict[str, Decimal], accounts: Accounts) ->
 def journal_entries(
     company: Company, *, start: date, end: date, accounts: Accounts | None = None
 ) -> Iterator[JournalEntry]:
-    """One balanced entry per document issued in `[start, end]`, in issue order."""
-    accounts = accounts or Accounts()
+    """One balanced entry per document issued in `[start, end]`, in issue order; the first
+    documents are read at once (`_chunks`)."""
     docs = journal_documents(company, start=start, end=end).values(
         "pk", "chain_index", "number", "doc_type", "issue_date", "buyer", "customer__code",
         "customer__legal_name", "total_gross", "vat_breakdown",
     )  # fmt: skip
-    for chunk in _chunks(docs):
+    return _journal_entries(_chunks(docs), accounts or Accounts())
+
+
+def _journal_entries(
+    chunks: Iterator[list[dict[str, Any]]], accounts: Accounts
+) -> Iterator[JournalEntry]:
+    for chunk in chunks:
         nets: dict[int, dict[str, Decimal]] = {}
         per_kind = (
             InvoiceLine.objects.filter(invoice_id__in=[d["pk"] for d in chunk])
