@@ -423,3 +423,61 @@ def test_subscription_dates_outside_what_anyone_may_give(customer, kw, field, me
     ten_years = {"frequency_unit": "year", "interval": 10, "anchor": date(2036, 11, 28)}
     assert subscription_create(customer=customer, name="Audit", actor="t", lines=args["lines"],
                                **ten_years).pk  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("day", "message"),
+    [
+        (date(1, 1, 1), "01/01/0001 is too far in the past: give a date from 28/11/2016 on"),
+        (date(1999, 12, 31), "too far in the past"),
+        (date(2016, 11, 27), "too far in the past"),  # more than ten years ago
+    ],
+)
+def test_a_payment_dated_long_ago_is_refused(customer, issued, day, message):
+    with pytest.raises(InvalidInput, match=message) as err:
+        _pay(customer, D(10), received_on=day)
+    assert err.value.field == "received_on"
+    assert _no_payment()
+    issued.refresh_from_db()
+    assert issued.settlement == "open"
+    assert _pay(customer, D(10), received_on=date(2016, 11, 28)).received_on == date(2016, 11, 28)
+
+
+@pytest.mark.parametrize(
+    ("kw", "lines", "field", "message"),
+    [
+        ({"period_start": date(1, 1, 1), "period_end": date(9999, 12, 31)}, [line()],
+         "period_start", "01/01/0001 is too far in the past"),
+        ({"period_start": date(2026, 11, 1), "period_end": date(9999, 12, 31)}, [line()],
+         "period_end", "31/12/9999 is too far ahead"),
+        ({}, [line(period_start=date(1, 1, 1), period_end=date(9999, 12, 31))],
+         "lines[1].period_start", "too far in the past"),
+        ({}, [line(), line(period_start=date(2017, 1, 1), period_end=date(2028, 12, 31))],
+         "lines[2].period_end", "a period lasts at most 10 years"),
+        ({"period_start": date(2026, 12, 1), "period_end": date(2026, 11, 1)}, [line()],
+         "period_end", "the period ends before it starts"),
+    ],
+)  # fmt: skip
+def test_an_implausible_service_period_is_refused(make_draft, kw, lines, field, message):
+    with pytest.raises(InvalidInput, match=message) as err:
+        make_draft(lines, **kw)
+    assert err.value.field == field
+    assert _nothing_written()
+
+
+def test_editing_a_draft_with_an_implausible_period_changes_nothing(make_draft):
+    draft = make_draft(period_start=date(2026, 11, 1), period_end=date(2026, 11, 30))
+    lines = [line_data_of(x) for x in draft.lines.all()]
+    bad = replace(lines[0], period_start=date(1, 1, 1), period_end=date(2026, 11, 30))
+    with pytest.raises(InvalidInput) as err:
+        invoice_update_draft(draft, lines=[bad])
+    assert err.value.field == "lines[1].period_start"
+    with pytest.raises(InvalidInput) as err:
+        invoice_update_draft(draft, lines=lines, period_end=date(9999, 12, 31))
+    assert err.value.field == "period_end"
+    draft.refresh_from_db()
+    assert (draft.period_start, draft.period_end) == (date(2026, 11, 1), date(2026, 11, 30))
+    assert draft.lines.get().period_start is None
+    # Ten years of service, within the window, is a period.
+    long = make_draft([line(period_start=date(2020, 1, 1), period_end=date(2029, 12, 31))])
+    assert long.lines.get().period_end == date(2029, 12, 31)

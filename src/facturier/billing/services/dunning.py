@@ -36,6 +36,7 @@ from facturier.billing.models import (
 )
 from facturier.billing.services.audit import audit_record
 from facturier.billing.services.errors import InvalidInput, NotAllowed
+from facturier.billing.services.limits import check_date
 from facturier.core import dunning as core
 
 ACTOR = "dunning-pass"
@@ -194,12 +195,16 @@ def reminders_run(
     dry_run: bool = False,
     actor: str = ACTOR,
 ) -> DunningSummary:
-    """Send each invoice the reminder due on `as_of` (default: each company's today).
+    """Send each invoice the reminder due on `as_of` (default: each company's today; refused
+    outside the dates anyone may give, and more than a year ahead).
 
     Safe to run any number of times and from several processes at once: a level already sent
     is never sent again. A dry run plans the same way and writes nothing."""
     summary = DunningSummary(dry_run=dry_run)
     companies = [company] if company else list(Company.objects.order_by("pk"))
+    if as_of is not None:
+        for each in companies:  # before anything is written; a year ahead at most, as billing
+            check_date(as_of, "as_of", today=clock.company_today(each), years_ahead=1)
     for each in companies:
         today = as_of or clock.company_today(each)
         policy = _policy_read(each) if dry_run else reminder_policy(each)

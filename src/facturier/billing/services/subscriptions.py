@@ -315,6 +315,7 @@ def subscription_pause(
         raise NotAllowed("the subscription is already paused until resumed")
     if end is not None and end < start:
         raise InvalidInput("the pause ends before it starts", field="end")
+    check_date(start, "start", today=clock.company_today(sub.company))
     for other in sub.pauses.order_by("start"):
         if start <= (other.end or date.max) and (end is None or other.start <= end):
             raise InvalidInput(
@@ -508,6 +509,7 @@ def usage_record(
             % {"date": format_date(occurred_on), "today": format_date(today)},
             field="occurred_on",
         )
+    check_date(occurred_on, "occurred_on", today=today)
     try:
         with transaction.atomic():
             record = UsageRecord.objects.create(
