@@ -31,6 +31,7 @@ from facturier.billing.services.limits import (
     check_period,
     check_size,
     check_text,
+    check_visible,
     fits,
 )
 from facturier.core import totals as core_totals
@@ -122,6 +123,7 @@ def resolve_line(
     if not description:
         raise InvalidInput("a line needs a description", field=f"{where}.description")
     check_text(description, f"{where}.description", max_length=DESCRIPTION_MAX)
+    check_visible(description, f"{where}.description")
     price = data.unit_price
     if price is None and product is not None:
         price = product.unit_price
@@ -292,6 +294,7 @@ def draft_build(
     if payment_terms_days is not None and not 0 <= payment_terms_days <= 60:
         raise InvalidInput("payment terms must be 0 to 60 days (L441-10)", field="payment_terms")
     check_text(customer_po, "customer_po", max_length=CUSTOMER_PO_MAX)
+    notes = check_text(notes, "notes", max_length=None, multiline=True)  # printed on the PDF
     built = build_lines(company, lines)
     invoice = Invoice(
         company=company,

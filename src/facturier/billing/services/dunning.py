@@ -36,7 +36,7 @@ from facturier.billing.models import (
 )
 from facturier.billing.services.audit import audit_record
 from facturier.billing.services.errors import InvalidInput, NotAllowed
-from facturier.billing.services.limits import check_date
+from facturier.billing.services.limits import check_date, check_text, check_visible
 from facturier.core import dunning as core
 
 ACTOR = "dunning-pass"
@@ -110,6 +110,7 @@ def _check_levels(levels: Sequence[LevelData]) -> list[LevelData]:
         name = str(data.name).strip()
         if not name or len(name) > 100:
             raise InvalidInput(_("a name of 1 to 100 characters"), field=f"{where}.name")
+        check_visible(check_text(name, f"{where}.name", max_length=100), f"{where}.name")
         cleaned.append(LevelData(**{**asdict(data), "name": name}))
     try:
         core.check_policy(_core_levels(cleaned))

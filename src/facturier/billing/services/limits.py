@@ -4,12 +4,14 @@ A DecimalField stores at most `max_digits` digits, `places` of them after the po
 stores a larger value anyway and every later read fails with decimal.InvalidOperation, and
 PostgreSQL refuses the write with a DataError. Text columns have a maximum length the same
 way. So each service checks its input here first and refuses with InvalidInput naming the
-field, and a refusal changes nothing. The messages are translated: examples are in
-tests/billing/test_input_limits.py, not here.
+field, and a refusal changes nothing. Texts are checked for control and invisible characters,
+and dates against the window a person may give, the same way. The messages are translated:
+examples are in tests/billing/test_input_limits.py, not here.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import TypedDict
@@ -35,6 +37,7 @@ __all__ = [
     "check_period_length",
     "check_size",
     "check_text",
+    "check_visible",
     "fits",
 ]
 
@@ -102,13 +105,67 @@ def check_decimal(
     return number
 
 
-def check_text(value: str, field: str, *, max_length: int) -> str:
-    """The text unchanged, or InvalidInput when the column cannot hold it."""
-    if len(value) > max_length:
+# --- texts -------------------------------------------------------------------------------------
+# Characters refused in every text a person gives, because a name, an address, a description
+# or a subject ends up in an email header, a file name, a PDF or a spreadsheet: C0 and C1
+# controls (a CR LF in a customer's name injected a "Bcc:" header into the emails that name
+# it), bidirectional overrides and isolates (which make "fdp.exe" read "exe.pdf"),
+# zero-width characters and the byte-order mark (two names that look the same), the Unicode
+# line and paragraph separators, and lone surrogates. A multi-line text (notes, an email's
+# body, a product's description) keeps its line breaks (LF; a CR LF becomes LF) and tabs.
+_REFUSED = frozenset(
+    [chr(c) for c in range(0x20)] + [chr(c) for c in range(0x7F, 0xA0)]
+    + [chr(c) for c in range(0x202A, 0x202F)] + [chr(c) for c in range(0x2066, 0x206A)]
+    + ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u2028", "\u2029"]
+)  # fmt: skip
+_MULTILINE_ALLOWED = frozenset("\n\t")
+# Letters that print as nothing (Hangul fillers, the braille blank): a name of them is blank.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me"})
+
+
+def _refused_character(value: str, *, multiline: bool) -> str | None:
+    for char in value:
+        if (char in _REFUSED or "\ud800" <= char <= "\udfff") and not (
+            multiline and char in _MULTILINE_ALLOWED
+        ):
+            return char
+    return None
+
+
+def check_text(value: str, field: str, *, max_length: int | None, multiline: bool = False) -> str:
+    """The text (a multi-line one with LF line ends), or InvalidInput naming `field` when
+    the column cannot hold it or it holds a control or invisible character (above).
+
+    `max_length` None: the column has no limit of its own."""
+    if multiline:
+        value = value.replace("\r\n", "\n")
+    char = _refused_character(value, multiline=multiline)
+    if char is not None:
+        raise InvalidInput(
+            _("contains a control or invisible character (U+%(code)04X): remove it")
+            % {"code": ord(char)},
+            field=field,
+        )
+    if max_length is not None and len(value) > max_length:
         raise InvalidInput(
             _("at most %(max)s characters (%(given)s given)")
             % {"max": max_length, "given": len(value)},
             field=field,
+        )
+    return value
+
+
+def _visible(char: str) -> bool:
+    return unicodedata.category(char) not in _INVISIBLE_CATEGORIES and char not in _BLANK_LETTERS
+
+
+def check_visible(value: str, field: str) -> str:
+    """`value`, or InvalidInput when it is not empty yet shows nothing: only spaces or
+    characters that print as nothing (a name that is blank on the invoice)."""
+    if value and not any(_visible(char) for char in value):
+        raise InvalidInput(
+            _("shows nothing: it is only spaces or invisible characters"), field=field
         )
     return value
 

@@ -36,6 +36,7 @@ from facturier.billing.services.limits import (
     check_decimal,
     check_period_length,
     check_text,
+    check_visible,
 )
 from facturier.core import recurrence as rec
 from facturier.core.billing_plan import PauseWindow, periods_for_invoices
@@ -224,7 +225,7 @@ def subscription_create(
     """
     if not name.strip():
         raise InvalidInput("a subscription needs a name", field="name")
-    check_text(name.strip(), "name", max_length=200)
+    check_visible(check_text(name.strip(), "name", max_length=200), "name")
     sub = Subscription(
         company=customer.company,
         customer=customer,
@@ -237,6 +238,9 @@ def subscription_create(
     for key, value in options.items():
         if key not in known or key in {"status", "next_billing_date", "cancelled_from"}:
             raise InvalidInput(f"unknown option '{key}'", field=key)
+        if isinstance(value, str):  # the purchase order is printed on every invoice
+            check_text(value, key, max_length=getattr(Subscription._meta.get_field(key),
+                                                     "max_length", None))  # fmt: skip
         setattr(sub, key, value)
     _check_dates(sub)
     sub.save()
