@@ -27,6 +27,8 @@ from facturier.billing.services import (
     InvalidInput,
     LineData,
     NotAllowed,
+    credit_note_create,
+    customer_update,
     invoice_issue,
     invoice_update_draft,
     payment_record,
@@ -481,3 +483,39 @@ def test_editing_a_draft_with_an_implausible_period_changes_nothing(make_draft):
     # Ten years of service, within the window, is a period.
     long = make_draft([line(period_start=date(2020, 1, 1), period_end=date(2029, 12, 31))])
     assert long.lines.get().period_end == date(2029, 12, 31)
+
+
+# --- reverse charge (autoliquidation) --------------------------------------------------------
+
+
+def test_reverse_charge_needs_a_business_customer_with_a_vat_number(
+    company, customer, consumer, make_draft
+):
+    """LEGAL-FR VATM-03: the customer liable for the VAT is a business identified by its VAT
+    number, printed on the invoice. A consumer cannot be; a business needs its number."""
+    reverse = line(vat_code="FR-0-AE")
+    with pytest.raises(InvalidInput, match="business customers only: Marie Dupont is a") as err:
+        make_draft([line(), reverse], customer=consumer)
+    assert err.value.field == "lines[2].vat_code"
+    assert customer.vat_number == ""
+    with pytest.raises(InvalidInput, match="needs the customer's VAT number") as err:
+        make_draft([reverse])
+    assert err.value.field == "lines[1].vat_code"
+    assert _nothing_written()
+    with pytest.raises(InvalidInput, match="business customers only") as err:
+        subscription_create(
+            customer=consumer, name="Support", actor="t", frequency_unit="month",
+            anchor=date(2026, 12, 1),
+            lines=[SubscriptionLineData(description="Support", unit_price=D(500),
+                                        vat_code="FR-0-AE")],
+        )  # fmt: skip
+    assert err.value.field == "lines[1].vat_code"
+    assert not Subscription.objects.exists()
+    # With its VAT number the business customer is invoiced under reverse charge…
+    customer_update(customer, vat_number="FR64443061841")
+    invoice = invoice_issue(make_draft([reverse]), actor="t")
+    assert (invoice.total_vat, invoice.lines.get().vat_category) == (D(0), "AE")
+    # …and the invoice can always be credited, even once the number is gone.
+    customer_update(customer, vat_number="")
+    note = credit_note_create(invoice, actor="t")
+    assert note.total_gross == invoice.total_gross

@@ -206,6 +206,36 @@ def _check_periods(
                      end_field=f"{where}.period_end", today=today)  # fmt: skip
 
 
+def check_reverse_charge(customer: Customer, categories: Sequence[str]) -> None:
+    """Reverse charge (category AE, « Autoliquidation ») makes the customer liable for the
+    VAT in the seller's place: only a business identified for VAT can be, and the invoice
+    must show its VAT number (LEGAL-FR VATM-03, EU-01; art. 242 nonies A I CGI). A line at
+    that rate for anyone else is refused, naming the line's VAT field."""
+    for position, category in enumerate(categories, start=1):
+        if category != vat.VatCategory.AE:
+            continue
+        field = f"lines[{position}].vat_code"
+        if not customer.is_business:
+            raise InvalidInput(
+                _(
+                    "reverse charge (autoliquidation) is for business customers only: "
+                    "%(customer)s is a consumer, who cannot pay the VAT in your place; "
+                    "choose the VAT rate that applies"
+                )
+                % {"customer": customer.legal_name},
+                field=field,
+            )
+        if not customer.vat_number:
+            raise InvalidInput(
+                _(
+                    "reverse charge (autoliquidation) needs the customer's VAT number, "
+                    "printed on the invoice: add %(customer)s's VAT number first"
+                )
+                % {"customer": customer.legal_name},
+                field=field,
+            )
+
+
 def line_inputs(lines: Sequence[InvoiceLine]) -> list[core_totals.LineInput]:
     return [
         core_totals.LineInput(
@@ -296,6 +326,8 @@ def draft_build(
     check_text(customer_po, "customer_po", max_length=CUSTOMER_PO_MAX)
     notes = check_text(notes, "notes", max_length=None, multiline=True)  # printed on the PDF
     built = build_lines(company, lines)
+    if doc_type == DocType.INVOICE:  # a credit note mirrors the invoice it corrects
+        check_reverse_charge(customer, [line.vat_category for line in built])
     invoice = Invoice(
         company=company,
         customer=customer,

@@ -27,7 +27,7 @@ from facturier.billing.models import (
     UsageRecord,
 )
 from facturier.billing.services.audit import audit_record
-from facturier.billing.services.drafts import resolve_line
+from facturier.billing.services.drafts import check_reverse_charge, resolve_line
 from facturier.billing.services.errors import InvalidInput, NotAllowed
 from facturier.billing.services.limits import (
     QUANTITY,
@@ -177,9 +177,11 @@ def _lines(sub: Subscription, lines: Sequence[SubscriptionLineData]) -> list[Sub
     if not lines:
         raise InvalidInput("a subscription needs at least one line", field="lines")
     out = []
+    categories = []
     for i, data in enumerate(lines, start=1):
         where = f"lines[{i}]"
         resolved = resolve_line(data, company=sub.company, where=where)
+        categories.append(resolved.vat.category)
         if resolved.unit_price < 0:
             raise InvalidInput("a line needs a unit price ≥ 0", field=f"{where}.unit_price")
         check_decimal(resolved.unit_price, f"{where}.unit_price", **UNIT_PRICE)
@@ -201,6 +203,7 @@ def _lines(sub: Subscription, lines: Sequence[SubscriptionLineData]) -> list[Sub
                 vat_code=resolved.vat.code,
             )
         )
+    check_reverse_charge(sub.customer, categories)  # its invoices could not be drafted
     return out
 
 
