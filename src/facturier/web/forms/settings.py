@@ -106,7 +106,7 @@ class BrandingForm(ServiceFieldsMixin, forms.ModelForm):  # type: ignore[type-ar
             "logo": LogoInput(),
             "accent_colour": forms.TextInput(attrs={"type": "color"}),
         }
-        help_texts = {"logo": _("PNG or JPEG, at most 1 MB.")}
+        help_texts = {"logo": _("PNG or JPEG, at most 1 MB and 16 million pixels.")}
 
     def clean_logo(self) -> Any:
         logo = self.cleaned_data.get("logo")
