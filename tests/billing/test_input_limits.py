@@ -27,6 +27,8 @@ from facturier.billing.services import (
     InvalidInput,
     LineData,
     NotAllowed,
+    credit_note_create,
+    customer_update,
     invoice_issue,
     invoice_update_draft,
     payment_record,
@@ -392,3 +394,129 @@ def test_changes_and_usage_the_columns_cannot_hold(customer):
             usage_record(metered, **args)
         assert refused.value.field == field
     assert not UsageRecord.objects.exists()
+
+
+# --- dates a person may give ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kw", "field", "message"),
+    [
+        ({"anchor": date(9999, 12, 31)}, "anchor", "31/12/9999 is too far ahead"),
+        ({"anchor": date(9999, 12, 31), "frequency_unit": "semi_monthly"}, "anchor", "too far"),
+        ({"anchor": date(2036, 11, 29)}, "anchor", "give a date until 28/11/2036"),
+        ({"start": date(1, 1, 1)}, "start", "01/01/0001 is too far in the past"),
+        ({"frequency_unit": "year", "interval": 11}, "interval", "at most 10 years"),
+        ({"frequency_unit": "month", "interval": 366}, "interval", "at most 10 years"),
+    ],
+)
+def test_subscription_dates_outside_what_anyone_may_give(customer, kw, field, message):
+    """31/12/9999 used to overflow in the recurrence (a server error in the preview)."""
+    from facturier.billing.preview import subscription_preview
+
+    lines = [SubscriptionLineData(description="Audit", unit_price=D(500))]
+    args = {"frequency_unit": "month", "anchor": date(2026, 12, 1), "lines": lines, **kw}
+    with pytest.raises(InvalidInput, match=message) as refused:
+        subscription_create(customer=customer, name="Audit", actor=SYS, **args)
+    assert refused.value.field == field
+    with pytest.raises(InvalidInput, match=message) as previewed:
+        subscription_preview(customer=customer, today=TODAY, **args)
+    assert previewed.value.field == field
+    assert not Subscription.objects.exists()
+    ten_years = {"frequency_unit": "year", "interval": 10, "anchor": date(2036, 11, 28)}
+    assert subscription_create(customer=customer, name="Audit", actor=SYS, lines=args["lines"],
+                               **ten_years).pk  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("day", "message"),
+    [
+        (date(1, 1, 1), "01/01/0001 is too far in the past: give a date from 28/11/2016 on"),
+        (date(1999, 12, 31), "too far in the past"),
+        (date(2016, 11, 27), "too far in the past"),  # more than ten years ago
+    ],
+)
+def test_a_payment_dated_long_ago_is_refused(customer, issued, day, message):
+    with pytest.raises(InvalidInput, match=message) as err:
+        _pay(customer, D(10), received_on=day)
+    assert err.value.field == "received_on"
+    assert _no_payment()
+    issued.refresh_from_db()
+    assert issued.settlement == "open"
+    assert _pay(customer, D(10), received_on=date(2016, 11, 28)).received_on == date(2016, 11, 28)
+
+
+@pytest.mark.parametrize(
+    ("kw", "lines", "field", "message"),
+    [
+        ({"period_start": date(1, 1, 1), "period_end": date(9999, 12, 31)}, [line()],
+         "period_start", "01/01/0001 is too far in the past"),
+        ({"period_start": date(2026, 11, 1), "period_end": date(9999, 12, 31)}, [line()],
+         "period_end", "31/12/9999 is too far ahead"),
+        ({}, [line(period_start=date(1, 1, 1), period_end=date(9999, 12, 31))],
+         "lines[1].period_start", "too far in the past"),
+        ({}, [line(), line(period_start=date(2017, 1, 1), period_end=date(2028, 12, 31))],
+         "lines[2].period_end", "a period lasts at most 10 years"),
+        ({"period_start": date(2026, 12, 1), "period_end": date(2026, 11, 1)}, [line()],
+         "period_end", "the period ends before it starts"),
+    ],
+)  # fmt: skip
+def test_an_implausible_service_period_is_refused(make_draft, kw, lines, field, message):
+    with pytest.raises(InvalidInput, match=message) as err:
+        make_draft(lines, **kw)
+    assert err.value.field == field
+    assert _nothing_written()
+
+
+def test_editing_a_draft_with_an_implausible_period_changes_nothing(make_draft):
+    draft = make_draft(period_start=date(2026, 11, 1), period_end=date(2026, 11, 30))
+    lines = [line_data_of(x) for x in draft.lines.all()]
+    bad = replace(lines[0], period_start=date(1, 1, 1), period_end=date(2026, 11, 30))
+    with pytest.raises(InvalidInput) as err:
+        invoice_update_draft(draft, lines=[bad], actor=SYS)
+    assert err.value.field == "lines[1].period_start"
+    with pytest.raises(InvalidInput) as err:
+        invoice_update_draft(draft, lines=lines, actor=SYS, period_end=date(9999, 12, 31))
+    assert err.value.field == "period_end"
+    draft.refresh_from_db()
+    assert (draft.period_start, draft.period_end) == (date(2026, 11, 1), date(2026, 11, 30))
+    assert draft.lines.get().period_start is None
+    # Ten years of service, within the window, is a period.
+    long = make_draft([line(period_start=date(2020, 1, 1), period_end=date(2029, 12, 31))])
+    assert long.lines.get().period_end == date(2029, 12, 31)
+
+
+# --- reverse charge (autoliquidation) --------------------------------------------------------
+
+
+def test_reverse_charge_needs_a_business_customer_with_a_vat_number(
+    company, customer, consumer, make_draft
+):
+    """LEGAL-FR VATM-03: the customer liable for the VAT is a business identified by its VAT
+    number, printed on the invoice. A consumer cannot be; a business needs its number."""
+    reverse = line(vat_code="FR-0-AE")
+    with pytest.raises(InvalidInput, match="business customers only: Marie Dupont is a") as err:
+        make_draft([line(), reverse], customer=consumer)
+    assert err.value.field == "lines[2].vat_code"
+    assert customer.vat_number == ""
+    with pytest.raises(InvalidInput, match="needs the customer's VAT number") as err:
+        make_draft([reverse])
+    assert err.value.field == "lines[1].vat_code"
+    assert _nothing_written()
+    with pytest.raises(InvalidInput, match="business customers only") as err:
+        subscription_create(
+            customer=consumer, name="Support", actor=SYS, frequency_unit="month",
+            anchor=date(2026, 12, 1),
+            lines=[SubscriptionLineData(description="Support", unit_price=D(500),
+                                        vat_code="FR-0-AE")],
+        )  # fmt: skip
+    assert err.value.field == "lines[1].vat_code"
+    assert not Subscription.objects.exists()
+    # With its VAT number the business customer is invoiced under reverse charge…
+    customer_update(customer, vat_number="FR64443061841")
+    invoice = invoice_issue(make_draft([reverse]), actor=SYS)
+    assert (invoice.total_vat, invoice.lines.get().vat_category) == (D(0), "AE")
+    # …and the invoice can always be credited, even once the number is gone.
+    customer_update(customer, vat_number="")
+    note = credit_note_create(invoice, actor=SYS)
+    assert note.total_gross == invoice.total_gross

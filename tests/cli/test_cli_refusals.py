@@ -241,3 +241,58 @@ def test_subscription_create_semi_monthly_days_via_the_preset(customer):
     sub = Subscription.objects.get()
     assert (sub.semi_monthly_day1, sub.semi_monthly_day2, sub.days_before) == (5, 20, 2)
     assert Decimal(sub.lines.get().unit_price) == Decimal(10)
+
+
+# --- 10. dates outside what anyone may give (security issue 10) ------------------------------
+
+
+def _state():
+    from facturier.billing.models import AuditEvent, BillingRun, Reminder, SubscriptionPause
+    from facturier.billing.models.subscription import UsageRecord
+
+    return [m.objects.count() for m in (Payment, Reminder, BillingRun, SubscriptionPause,
+                                        UsageRecord, AuditEvent, Invoice)]  # fmt: skip
+
+
+@pytest.mark.parametrize("day", ["01/01/0001", "31/12/9999"])
+def test_a_date_outside_the_calendar_anyone_uses_is_an_error(make_draft, customer, day):
+    """`forecast --as-of 01/01/0001` and `reminders run --as-of 01/01/0001` ended in an
+    OverflowError traceback; the other date options accepted the year 1 silently."""
+    from facturier.billing import clock
+    from facturier.billing.services.subscriptions import SubscriptionLineData, subscription_create
+
+    inv = invoice_issue(make_draft(), actor=SYS)
+    today = clock.company_today(customer.company)
+    sub = subscription_create(
+        customer=customer, name="Cloud", actor=SYS, frequency_unit="month", anchor=today,
+        lines=[SubscriptionLineData(description="Go", unit_price=Decimal(1), mode="metered")],
+    )  # fmt: skip
+    before = _state()
+    refused = [
+        ["forecast", "--as-of", day],
+        ["reminders", "run", "--dry-run", "--as-of", day],
+        ["reminders", "run", "--as-of", day],
+        ["billing", "run", "--as-of", day],
+        ["billing", "run", "--dry-run", "--as-of", day],
+        ["payments", "record", "--customer", customer.code, "--amount", "10", "--date", day],
+        ["subscriptions", "create", "--customer", customer.code, "--name", "X", "--start", day,
+         "--line", "X;1;10"],
+    ]  # fmt: skip
+    if day.endswith("0001"):
+        refused += [
+            ["subscriptions", "pause", str(sub.pk), "--from", day],
+            ["subscriptions", "usage", str(sub.pk), "--date", day, "--quantity", "2", "--key", "k"],
+            ["payments", "record", "--customer", customer.code, "--amount", "10", "--date", day,
+             "--invoice", inv.number],
+        ]  # fmt: skip
+    for args in refused:
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.output.startswith("Error: "), (args, result.output)
+        assert "Traceback" not in result.output, args
+        assert result.exception is None or isinstance(result.exception, SystemExit), args
+    assert _state() == before
+    inv.refresh_from_db()
+    assert inv.settlement == "open"
+    forecast = CliRunner().invoke(cli, ["forecast", "--as-of", "01/01/0001"])
+    assert "as_of: 01/01/0001 is too far in the past: give a date from" in forecast.output

@@ -5,15 +5,27 @@ once, reported), temporary refusals of one recipient, and attempts running out."
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
+import pytest
 from click.testing import CliRunner
 
-from facturier.billing.models import DeliveryAttempt, OutboxMessage, OutboxStatus
+from facturier.billing.models import (
+    Customer,
+    DeliveryAttempt,
+    MailboxMessage,
+    OutboxMessage,
+    OutboxStatus,
+)
+from facturier.billing.services import payment_record
 from facturier.cli import commands  # noqa: F401  (registers the commands)
 from facturier.cli.main import cli
 from facturier.worker.outbox import MAX_ATTEMPTS, outbox_deliver, outbox_pass
-from tests.mail.conftest import deliver_all
+from tests.actors import SYS
+from tests.mail.conftest import deliver_all, set_rep
+
+D = Decimal
 
 
 def _email_row() -> OutboxMessage:
@@ -155,3 +167,55 @@ def test_attempts_run_out_then_failed(smtp, frozen, issued):
     assert {a.outcome for a in last} == {"failed"}
     smtp.start()
     assert deliver_all() == 0 and smtp.received == []
+
+
+# --- messages that can never be sent (security issue 10) --------------------------------------
+
+
+@pytest.mark.parametrize("transport", ["smtp", "mailbox"])
+def test_a_message_that_cannot_be_built_fails_at_once_and_says_why(
+    request, frozen, customer, rep, transport
+):
+    """A customer named "…\\r\\nBcc: …" (stored before the services refused it) made the
+    payment notification raise BadHeaderError at every attempt: retried for an hour, then
+    failed with a traceback's text. It fails at the first attempt now, with its reason, and
+    nothing is sent (no injected Bcc)."""
+    server = request.getfixturevalue(transport)
+    Customer.objects.filter(pk=customer.pk).update(legal_name="Evil\r\nBcc: victim@evil.example")
+    set_rep(customer, rep)
+    payment_record(customer=customer, amount=D("10.00"), received_on=date(2026, 11, 30),
+                   method="transfer", actor=SYS)  # fmt: skip
+    row = OutboxMessage.objects.get(kind="notify.payment_received")
+    summary = outbox_pass()
+    assert (summary.handled, summary.failed) == (1, 1)
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (OutboxStatus.FAILED, 1)
+    assert row.last_error.startswith("cannot be sent, it cannot be built: Header values")
+    assert "newlines" in row.last_error
+    [attempt] = DeliveryAttempt.objects.filter(message=row)
+    assert (attempt.recipient, attempt.outcome) == (rep.email, "failed")
+    assert attempt.error == row.last_error
+    if server is not None:
+        assert server.received == []
+    assert not MailboxMessage.objects.exists()
+    frozen.advance(timedelta(days=1))
+    assert outbox_deliver() == 0  # never tried again
+    listed = CliRunner().invoke(cli, ["mail", "list", "--failed"])
+    assert f"{row.pk:>6} notify.payment_received" in listed.output
+    assert "cannot be built" in listed.output
+
+
+def test_an_address_that_is_not_one_fails_for_good_and_the_others_get_it(smtp, frozen, issued):
+    row = _ready(issued)
+    invoice = row.invoice
+    Customer.objects.filter(pk=invoice.customer_id).update(billing_emails=["compta@"])
+    assert outbox_deliver() == 1
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (OutboxStatus.FAILED, 1)
+    assert row.last_error == "refused: compta@: not a valid email address"
+    [got] = smtp.received
+    assert got.rcpt_tos == ["compta@example.com"]  # the accounting copy went out
+    log = {(a.recipient, a.outcome) for a in DeliveryAttempt.objects.filter(message=row)}
+    assert log == {("compta@", "failed"), ("compta@example.com", "sent")}
+    frozen.advance(timedelta(days=1))
+    assert outbox_deliver() == 0

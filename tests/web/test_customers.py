@@ -262,3 +262,24 @@ def test_filter_my_customers(sales_client: Client, sales: User, company: Company
     assert b"Mine" in everyone and b"Other" in everyone
     mine = sales_client.get("/customers/", {"mine": "1"}).content
     assert b"Mine" in mine and b"Other" not in mine
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("legal_name", "Garage\r\nBcc: victim@example.org"),
+        ("legal_name", "Garage \u202eexe.pdf"),
+        ("city", "Lyon\u200b"),
+        ("legal_name", "\u3164"),
+    ],
+)
+def test_a_control_or_invisible_character_is_shown_next_to_its_field(
+    owner_client: Client, company: Company, field: str, value: str
+) -> None:
+    """A customer named "…\\r\\nBcc: …" broke every email naming it (service-level check)."""
+    before = Customer.objects.count()
+    response = owner_client.post("/customers/new/", {**FORM, field: value})
+    assert response.status_code == 200
+    block = response.content.decode().split(f'id="id_{field}"')[1].split('<div class="field')[0]
+    assert "invisible character" in block or "shows nothing" in block
+    assert Customer.objects.count() == before

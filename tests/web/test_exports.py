@@ -12,7 +12,8 @@ import time_machine
 from django.urls import reverse
 
 from facturier.billing.exports import FEC_HEADER
-from facturier.billing.services import invoice_issue, payment_record
+from facturier.billing.services import customer_update, invoice_issue, payment_record
+from facturier.billing.services.subscriptions import SubscriptionLineData, subscription_create
 from tests.actors import SYS
 
 D = Decimal
@@ -110,3 +111,34 @@ def test_only_owner_and_accountant_export(role_client, make_draft):
 def test_page_in_french(owner_client):
     response = owner_client.get(reverse("web:exports"), HTTP_ACCEPT_LANGUAGE="fr")
     assert response.status_code == 200 and '<html lang="fr">' in response.content.decode()
+
+
+def test_no_cell_of_any_download_runs_as_a_formula(owner_client, customer, make_draft):
+    """A customer named like a formula, a payment reference and a subscription name: every
+    file the pages download writes them as text (a leading quote); amounts stay numbers."""
+    formula = '=HYPERLINK("http://evil.example","x")'
+    customer_update(customer, legal_name=formula)
+    invoice_issue(make_draft(), actor=SYS)
+    payment_record(customer=customer, amount=D("12.50"), received_on=date(2026, 11, 3),
+                   method="transfer", reference="@SUM(A1)", actor=SYS)  # fmt: skip
+    subscription_create(
+        customer=customer, name="+Abonnement", actor=SYS, frequency_unit="month",
+        anchor=date(2026, 12, 1), lines=[SubscriptionLineData(description="x", unit_price=D(10))],
+    )  # fmt: skip
+    downloads = {
+        "export_invoices": {},
+        "export_payments": {},
+        "export_journal": {"start": "2026-11-01", "end": "2026-11-30", "separator": "pipe"},
+        "forecast_csv": {"months": "1"},
+    }
+    for name, params in downloads.items():
+        text = _body(owner_client.get(reverse(f"web:{name}"), params)).lstrip("\ufeff")
+        separator = "|" if name == "export_journal" else ";"
+        cells = [cell for row in csv.reader(io.StringIO(text), delimiter=separator) for cell in row]
+        assert f"'{formula}" in cells, name
+        assert formula not in cells, name
+        assert not [c for c in cells if c and c[0] in "=+-@" and not c[1:2].isdigit()], name
+    payments = _body(owner_client.get(reverse("web:export_payments"))).lstrip("\ufeff")
+    assert ";'@SUM(A1);EUR;12,50;" in payments
+    forecast = _body(owner_client.get(reverse("web:forecast_csv"), {"months": "1"}))
+    assert ";'+Abonnement;" in forecast and ";10,00;2,00;12,00;" in forecast

@@ -430,3 +430,17 @@ def test_add_line_keeps_what_was_typed_without_errors(owner_client, customer):
     assert 'value="Audit"' in page
     assert 'role="alert"' not in page  # an empty quantity is not refused before saving
     assert not Invoice.objects.exists()
+
+
+def test_reverse_charge_to_a_consumer_is_refused_next_to_the_line(owner_client, consumer):
+    before = Invoice.objects.count()
+    response = owner_client.post(
+        reverse("web:invoice_new"), _new_form(consumer, **{"lines-0-vat_code": "FR-0-AE"})
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert (
+        "reverse charge (autoliquidation) is for business customers only"
+        in html.split('id="id_lines-0-vat_code_error"')[1].split("</ul>")[0]
+    )
+    assert Invoice.objects.count() == before

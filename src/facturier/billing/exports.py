@@ -11,16 +11,21 @@ a decimal point and ISO dates instead, without the mark. Every CSV names its col
 way (`issue_date`, `customer`, `total_net`...).
 The sales journal follows the FEC: `|` (or tab) between fields, dates YYYYMMDD, decimal
 comma, no thousands separator, one balanced entry per issued document.
+
+Every cell of every file goes through `spreadsheet_safe` on its way out (`csv_lines`,
+`journal_lines`): a text that a spreadsheet would run as a formula (a customer named
+"=HYPERLINK(…)") is written as text, while numbers and dates stay what they are.
 """
 
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from itertools import islice
+from itertools import chain, islice
 from typing import Any, Literal
 
 from django.db.models import QuerySet
@@ -42,6 +47,33 @@ Style = Literal["fr", "iso"]
 Row = list[str]
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP, "CSV Injection"):
+# =, +, -, @, and a tab or carriage return, which some programs skip before reading on; also
+# their full-width forms, which spreadsheets in East Asian locales read the same way.
+FORMULA_START = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+# The numbers the exports write ("-12,50", "1234.56", "42"): data, never a formula.
+_NUMBER = re.compile(r"-?[0-9]+(?:[.,][0-9]+)?")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """`cell` as a spreadsheet shows it without running it: a text that would start a formula
+    (even after leading spaces or line breaks) gets a leading single quote, OWASP's advice,
+    which spreadsheets read as "this is text". Numbers are left alone: a negative amount
+    stays a number.
+
+    >>> spreadsheet_safe("=1+1"), spreadsheet_safe("  @SUM(A1)"), spreadsheet_safe("\\t=1")
+    ("'=1+1", "'  @SUM(A1)", "'\\t=1")
+    >>> spreadsheet_safe("-12,50"), spreadsheet_safe("-2+3"), spreadsheet_safe("Dupont")
+    ('-12,50', "'-2+3", 'Dupont')
+    """
+    if not cell or _NUMBER.fullmatch(cell):
+        return cell
+    head = cell.lstrip()
+    if cell[0] in FORMULA_START or (head and head[0] in FORMULA_START):
+        return "'" + cell
+    return cell
+
+
 class _Echo:
     """A file-like object whose write() returns the line: csv.writer then yields text."""
 
@@ -50,10 +82,11 @@ class _Echo:
 
 
 def csv_lines(rows: Iterable[Row], *, style: Style = "fr") -> Iterator[str]:
-    """Rows as CSV text lines (`;` for the French style, `,` for ISO), lazily."""
+    """Rows as CSV text lines (`;` for the French style, `,` for ISO), lazily; no cell can
+    run as a formula (`spreadsheet_safe`)."""
     writer = csv.writer(_Echo(), delimiter=";" if style == "fr" else ",", lineterminator="\r\n")
     for row in rows:
-        yield writer.writerow(row)
+        yield writer.writerow([spreadsheet_safe(cell) for cell in row])
 
 
 # Excel opens a UTF-8 CSV with accents right only when it starts with a byte-order mark.
@@ -85,8 +118,16 @@ def _date(value: date | None, style: Style) -> str:
 
 
 def _chunks(qs: QuerySet[Any, Any]) -> Iterator[list[Any]]:
-    """`qs` in lists of CHUNK rows, read with a server-side cursor where there is one."""
+    """`qs` in lists of CHUNK rows, read with a server-side cursor where there is one.
+
+    The first list is read at once, when the export is asked for: a query that fails does so
+    before a web response has started, never in the middle of a file being downloaded."""
     iterator = qs.iterator(chunk_size=CHUNK)
+    first = list(islice(iterator, CHUNK))
+    return chain([first] if first else [], _rest(iterator))
+
+
+def _rest(iterator: Iterator[Any]) -> Iterator[list[Any]]:
     while chunk := list(islice(iterator, CHUNK)):
         yield chunk
 
@@ -108,34 +149,37 @@ _INVOICE_VALUES = (
 
 
 def invoice_rows(invoices: QuerySet[Invoice], *, style: Style = "fr") -> Iterator[Row]:
-    """The header, then one row per invoice or credit note of `invoices` (in its order).
+    """The header, then one row per invoice or credit note of `invoices` (in its order); the
+    first rows are read at once (`_chunks`).
 
     Issued documents show the customer as it was at issue (the frozen buyer)."""
-    yield INVOICE_HEADER
-    for chunk in _chunks(invoices.values(*_INVOICE_VALUES)):
-        for r in chunk:
-            buyer = r["buyer"] or {}
-            yield [
-                r["number"] or "",
-                r["doc_type"],
-                r["status"],
-                _date(r["issue_date"], style),
-                _date(r["due_date"], style),
-                buyer.get("code") or r["customer__code"],
-                buyer.get("legal_name") or r["customer__legal_name"],
-                _date(r["period_start"], style),
-                _date(r["period_end"], style),
-                r["currency"],
-                _amount(r["total_net"], style),
-                _amount(r["total_vat"], style),
-                _amount(r["total_gross"], style),
-                _amount(r["settled_amount"], style),
-                _amount(r["total_gross"] - r["settled_amount"], style),
-                r["settlement"],
-                "1" if r["disputed"] else "0",
-                r["corrects__number"] or "",
-                str(r["subscription_id"] or ""),
-            ]
+    chunks = _chunks(invoices.values(*_INVOICE_VALUES))
+    return chain([INVOICE_HEADER], (_invoice_row(r, style) for chunk in chunks for r in chunk))
+
+
+def _invoice_row(r: dict[str, Any], style: Style) -> Row:
+    buyer = r["buyer"] or {}
+    return [
+        r["number"] or "",
+        r["doc_type"],
+        r["status"],
+        _date(r["issue_date"], style),
+        _date(r["due_date"], style),
+        buyer.get("code") or r["customer__code"],
+        buyer.get("legal_name") or r["customer__legal_name"],
+        _date(r["period_start"], style),
+        _date(r["period_end"], style),
+        r["currency"],
+        _amount(r["total_net"], style),
+        _amount(r["total_vat"], style),
+        _amount(r["total_gross"], style),
+        _amount(r["settled_amount"], style),
+        _amount(r["total_gross"] - r["settled_amount"], style),
+        r["settlement"],
+        "1" if r["disputed"] else "0",
+        r["corrects__number"] or "",
+        str(r["subscription_id"] or ""),
+    ]
 
 
 # --- payments ----------------------------------------------------------------------------
@@ -156,13 +200,17 @@ def payments_for(company: Company, *, start: date | None, end: date | None) -> Q
 
 
 def payment_rows(payments: QuerySet[Payment], *, style: Style = "fr") -> Iterator[Row]:
-    """The header, then one row per payment with what it settled (invoice numbers)."""
-    yield PAYMENT_HEADER
+    """The header, then one row per payment with what it settled (invoice numbers); the
+    first payments are read at once (`_chunks`)."""
     values = payments.values(
         "pk", "received_on", "customer__code", "customer__legal_name", "method", "reference",
         "currency", "amount", "recorded_by",
     )  # fmt: skip
-    for chunk in _chunks(values):
+    return chain([PAYMENT_HEADER], _payment_rows(_chunks(values), style))
+
+
+def _payment_rows(chunks: Iterator[list[dict[str, Any]]], style: Style) -> Iterator[Row]:
+    for chunk in chunks:
         allocated: dict[int, list[tuple[str, Decimal]]] = {}
         rows = PaymentAllocation.objects.filter(payment_id__in=[r["pk"] for r in chunk])
         for a in rows.order_by("pk").values("payment_id", "invoice__number", "amount"):
@@ -292,13 +340,19 @@ def _entry(doc: dict[str, Any], nets: dict[str, Decimal], accounts: Accounts) ->
 def journal_entries(
     company: Company, *, start: date, end: date, accounts: Accounts | None = None
 ) -> Iterator[JournalEntry]:
-    """One balanced entry per document issued in `[start, end]`, in issue order."""
-    accounts = accounts or Accounts()
+    """One balanced entry per document issued in `[start, end]`, in issue order; the first
+    documents are read at once (`_chunks`)."""
     docs = journal_documents(company, start=start, end=end).values(
         "pk", "chain_index", "number", "doc_type", "issue_date", "buyer", "customer__code",
         "customer__legal_name", "total_gross", "vat_breakdown",
     )  # fmt: skip
-    for chunk in _chunks(docs):
+    return _journal_entries(_chunks(docs), accounts or Accounts())
+
+
+def _journal_entries(
+    chunks: Iterator[list[dict[str, Any]]], accounts: Accounts
+) -> Iterator[JournalEntry]:
+    for chunk in chunks:
         nets: dict[int, dict[str, Decimal]] = {}
         per_kind = (
             InvoiceLine.objects.filter(invoice_id__in=[d["pk"] for d in chunk])
@@ -335,11 +389,13 @@ def journal_rows(
 
 
 def journal_lines(rows: Iterable[Sequence[str]], *, separator: str = "|") -> Iterator[str]:
-    """FEC text lines: fields joined by `|` or a tab, CRLF line ends."""
+    """FEC text lines: fields joined by `|` or a tab, CRLF line ends; no field can run as a
+    formula when the file is opened in a spreadsheet (`spreadsheet_safe`)."""
     if separator not in ("|", "\t"):
         raise ValueError("the FEC separator is '|' or a tab")
     for row in rows:
-        yield separator.join(_clean(field, separator) for field in row) + "\r\n"
+        fields = (spreadsheet_safe(_clean(field, separator)) for field in row)
+        yield separator.join(fields) + "\r\n"
 
 
 def journal_filename(company: Company, *, start: date, end: date) -> str:

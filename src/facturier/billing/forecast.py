@@ -20,6 +20,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from facturier.billing import clock
 from facturier.billing.aggregates import exact_sum
 from facturier.billing.models import (
     BilledPeriod,
@@ -34,6 +35,7 @@ from facturier.billing.models import (
 from facturier.billing.services import recurring_lines as rl
 from facturier.billing.services.drafts import LineData, build_lines, line_inputs
 from facturier.billing.services.errors import InvalidInput
+from facturier.billing.services.limits import check_date
 from facturier.billing.services.subscriptions import pauses_of, refuse_far_future, schedule_of
 from facturier.core import recurrence as rec
 from facturier.core.billing_plan import PlannedPeriod, plan_billing
@@ -50,9 +52,11 @@ def forecast(*, company: Company, today: date, months: int = 6) -> list[Forecast
 
     Periods already due but not yet billed are shown on `today` (the next run issues them).
     Metered lines are estimated from the average daily usage of the last 90 days.
-    A `today` more than a year after the company's today is refused (InvalidInput).
+    A `today` more than a year after the company's today, or before the dates anyone may
+    give (`limits.check_date`), is refused (InvalidInput).
     """
     refuse_far_future(company, today, field="as_of")
+    check_date(today, "as_of", today=clock.company_today(company))
     if not 1 <= months <= MAX_MONTHS:
         raise InvalidInput(_("give 1 to %(max)s months") % {"max": MAX_MONTHS}, field="months")
     horizon = add_months_first(today, months + 1) - timedelta(days=1)

@@ -24,6 +24,8 @@ from facturier.billing.services.subscriptions import (
     _lines,
     check_dates,
     schedule_of,
+    schedule_period_check,
+    schedule_window_check,
 )
 from facturier.core import recurrence as rec
 from facturier.core import subscription_lines as sl
@@ -103,7 +105,7 @@ def subscription_preview(
 ) -> list[PreviewInvoice]:
     """The first `count` invoices of a subscription not yet saved; InvalidInput names the
     field at fault (the same refusals as `subscription_create`)."""
-    sub, schedule = _unsaved(customer, frequency_unit, anchor, interval, options)
+    sub, schedule = _unsaved(customer, frequency_unit, anchor, interval, options, today)
     # The service's own line check (unsaved rows): the preview refuses what creation refuses.
     sources = _lines(sub, lines)
     # Quantities, prices and discounts checked once, each error naming its line.
@@ -115,8 +117,12 @@ def subscription_preview(
     by_position = {line.position: line for line in sources}
     metered = any(line.mode == "metered" for line in sources)
     to_confirm = any(line.mode == "to_confirm" for line in sources)
-    # Periods starting up to occurrence `count` hold the first `count` (stub included).
-    horizon = rec.occurrence_start(schedule.anchor, schedule.frequency, count)
+    # Periods starting up to occurrence `count` hold the first `count` (stub included); near
+    # the end of the calendar (31/12/9999) there are fewer.
+    try:
+        horizon = rec.occurrence_start(schedule.anchor, schedule.frequency, count)
+    except OverflowError:
+        horizon = date.max
     out = []
     for period in islice(rec.periods(schedule, until=horizon), count):
         drafts = [d for d in sl.period_lines(plan, [], period) if d.key in by_position]
@@ -152,12 +158,17 @@ def first_run_count(
     """How many invoices the first billing run after saving would produce at once: the
     periods already due on `today` (a catch-up; at most a year back, as creation refuses
     more). Shown before saving, so that nobody is surprised by a batch of invoices."""
-    _sub, schedule = _unsaved(customer, frequency_unit, anchor, interval, options)
+    _sub, schedule = _unsaved(customer, frequency_unit, anchor, interval, options, today)
     return len(rec.periods_due(schedule, today=today))
 
 
 def _unsaved(
-    customer: Customer, frequency_unit: str, anchor: date, interval: int, options: dict[str, Any]
+    customer: Customer,
+    frequency_unit: str,
+    anchor: date,
+    interval: int,
+    options: dict[str, Any],
+    today: date,
 ) -> tuple[Subscription, rec.Schedule]:
     """The subscription being set up, unsaved, and its schedule, checked the way
     `subscription_create` checks them (InvalidInput names the field at fault)."""
@@ -173,9 +184,11 @@ def _unsaved(
         anchor=anchor,
         **options,
     )
+    schedule_window_check(anchor, options.get("start"), today=today)
     try:
         schedule = schedule_of(sub)
     except (ValueError, TypeError) as exc:
         raise InvalidInput(str(exc), field=schedule_error_field(str(exc))) from exc
+    schedule_period_check(schedule)
     check_dates(sub)  # the same refusals as creation: not more than a year back...
     return sub, schedule

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from facturier.billing.models import Company, EmailTemplate
 from facturier.billing.services.audit import audit_record
 from facturier.billing.services.errors import InvalidInput
+from facturier.billing.services.limits import check_text, check_visible
 from facturier.mail import texts
 
 
@@ -45,12 +46,22 @@ def text_for(company: Company, kind: str, language: str) -> Text:
     raise LookupError(f"no text for {kind!r} in {language!r}")
 
 
+# A company's own wording: the subject is a header (one line, the column's 300 characters);
+# the body is a letter, not a document: 20,000 characters is ten pages of text.
+SUBJECT_MAX = 300  # EmailTemplate.subject
+BODY_MAX = 20_000
+
+
 def _clean(kind: str, language: str, subject: str, body: str) -> tuple[str, str]:
     if language not in texts.LANGUAGES:
         raise InvalidInput(
             _("unknown language %(l)s (fr or en)") % {"l": repr(language)}, field="language"
         )
-    subject, body = subject.strip(), body.strip() + "\n"
+    # No control character in the subject (a CR LF would add headers); line breaks in the body.
+    subject = check_visible(
+        check_text(subject.strip(), "subject", max_length=SUBJECT_MAX), "subject"
+    )
+    body = check_text(body.strip(), "body", max_length=BODY_MAX, multiline=True) + "\n"
     try:
         texts.check(kind, subject, body)
     except texts.TemplateError as exc:

@@ -4,6 +4,10 @@ Through SMTP the envelope is sent by hand (not with Django's `send_messages`), s
 server refusing some recipients and accepting others is seen: each refusal is kept with its
 SMTP code, temporary (4xx: try again later) or permanent (5xx: do not). Another backend (the
 embedded mailbox, the test backend) takes the message whole or raises.
+
+A message that cannot be built (a header holding a line break, an address that is not one)
+never will be, however often it is tried: that is a permanent failure too, for the whole
+message or for the one recipient whose address it is.
 """
 
 from __future__ import annotations
@@ -59,9 +63,10 @@ def send(email: EmailMessage, *, skip: frozenset[str] = frozenset()) -> list[Out
     todo = [(a, f) for a, f in envelope(email) if a.lower() not in skip]
     if not todo:
         return []
+    data = _built(email, todo)
     backend = get_connection()
     if isinstance(backend, SMTPBackend):
-        return _smtp(backend, email, todo)
+        return _smtp(backend, email, data, todo)
     try:
         backend.send_messages([email])
     except Exception as exc:
@@ -69,19 +74,51 @@ def send(email: EmailMessage, *, skip: frozenset[str] = frozenset()) -> list[Out
     return [Outcome(a, f) for a, f in todo]
 
 
+def _built(email: EmailMessage, todo: list[tuple[str, str]]) -> bytes:
+    """The message as it goes on the wire, or a permanent SendError when it cannot be built
+    (Django refuses a header with a line break: BadHeaderError, a ValueError)."""
+    try:
+        data: bytes = email.message().as_bytes(linesep="\r\n")
+    except (ValueError, UnicodeError) as exc:
+        raise SendError(
+            f"cannot be sent, it cannot be built: {exc}", permanent=True, recipients=todo
+        ) from exc
+    return data
+
+
+def _address(address: str, encoding: str) -> str | None:
+    """The address as the SMTP envelope writes it, None when it is not a valid one."""
+    try:
+        return sanitize_address(address, encoding)
+    except (ValueError, UnicodeError):
+        return None
+
+
 def _code_text(code: int, text: bytes | str) -> str:
     shown = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
     return f"{code} {shown}".strip()
 
 
-def _smtp(backend: SMTPBackend, email: EmailMessage, todo: list[tuple[str, str]]) -> list[Outcome]:
+def _smtp(
+    backend: SMTPBackend, email: EmailMessage, data: bytes, todo: list[tuple[str, str]]
+) -> list[Outcome]:
     encoding = email.encoding or settings.DEFAULT_CHARSET
-    sender = sanitize_address(email.from_email, encoding)
-    rcpts = [sanitize_address(a, encoding) for a, _f in todo]
+    sender = _address(email.from_email, encoding)
+    if sender is None:
+        raise SendError(
+            f"cannot be sent: the sender {email.from_email!r} is not a valid address",
+            permanent=True, recipients=todo,
+        )  # fmt: skip
+    # A recipient whose address is not one is refused for good; the others still get it.
+    invalid = [(a, f) for a, f in todo if _address(a, encoding) is None]
+    todo = [(a, f) for a, f in todo if (a, f) not in invalid]
+    rcpts = [_address(a, encoding) or a for a, _f in todo]
+    bad = [Outcome(a, f, "not a valid email address", permanent=True) for a, f in invalid]
+    if not todo:
+        return bad
     try:
         backend.open()
         assert backend.connection is not None  # open() raises rather than fail silently
-        data = email.message().as_bytes(linesep="\r\n")
         refused = backend.connection.sendmail(sender, rcpts, data)
     except smtplib.SMTPRecipientsRefused as exc:
         refused = exc.recipients
@@ -95,7 +132,7 @@ def _smtp(backend: SMTPBackend, email: EmailMessage, todo: list[tuple[str, str]]
     finally:
         with contextlib.suppress(smtplib.SMTPException, OSError):
             backend.close()
-    outcomes = []
+    outcomes = bad
     for (address, field), rcpt in zip(todo, rcpts, strict=True):
         if rcpt in refused:
             code, text = refused[rcpt]

@@ -39,6 +39,7 @@ from facturier.billing.services.actors import Actor, PermissionRefused, actor_re
 from facturier.billing.services.drafts import DraftBuild, draft_build, drafts_save
 from facturier.billing.services.errors import ServiceError
 from facturier.billing.services.issuing import invoices_issue, mention_label
+from facturier.billing.services.limits import check_date
 from facturier.billing.services.subscriptions import (
     next_billing,
     pauses_of,
@@ -136,6 +137,7 @@ def billing_run(
     if as_of is not None:
         for each in companies:  # before anything is written, the run record included
             refuse_far_future(each, as_of, field="as_of")
+            check_date(as_of, "as_of", today=clock.company_today(each))
     run = _Run(as_of=as_of, company=company, dry_run=dry_run, worker=worker)
     run.summary.keep_outcomes = keep_outcomes
     run.ledger()

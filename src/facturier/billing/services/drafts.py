@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from facturier.billing import clock
 from facturier.billing.models import (
     Company,
     Customer,
@@ -28,8 +29,10 @@ from facturier.billing.services.limits import (
     AMOUNT,
     QUANTITY,
     UNIT_PRICE,
+    check_period,
     check_size,
     check_text,
+    check_visible,
     fits,
 )
 from facturier.core import totals as core_totals
@@ -122,6 +125,7 @@ def resolve_line(
     if not description:
         raise InvalidInput("a line needs a description", field=f"{where}.description")
     check_text(description, f"{where}.description", max_length=DESCRIPTION_MAX)
+    check_visible(description, f"{where}.description")
     price = data.unit_price
     if price is None and product is not None:
         price = product.unit_price
@@ -148,8 +152,6 @@ def build_lines(company: Company, lines: Sequence[LineData]) -> list[InvoiceLine
             data, company=company, where=where, vat_code="FR-0-FRANCHISE" if franchise else None
         )
         rate = resolved.vat
-        if data.period_start and data.period_end and data.period_end < data.period_start:
-            raise InvalidInput(_("the period ends before it starts"), field=f"{where}.period_end")
         line_input = core_totals.LineInput(
             quantity=check_size(data.quantity, f"{where}.quantity", **QUANTITY),
             unit_price=resolved.unit_price,
@@ -190,6 +192,50 @@ def build_lines(company: Company, lines: Sequence[LineData]) -> list[InvoiceLine
             )
         )
     return built
+
+
+def _check_periods(
+    company: Company, lines: Sequence[LineData], start: date | None, end: date | None
+) -> None:
+    """The invoice's service period and each line's: within the dates anyone may give, the
+    end not before the start, at most `limits.MAX_PERIOD_YEARS` long (0001-01-01 to
+    9999-12-31 is a typing mistake, not a service)."""
+    today = clock.company_today(company)
+    check_period(start, end, "period_start", end_field="period_end", today=today)
+    for position, data in enumerate(lines, start=1):
+        where = f"lines[{position}]"
+        check_period(data.period_start, data.period_end, f"{where}.period_start",
+                     end_field=f"{where}.period_end", today=today)  # fmt: skip
+
+
+def check_reverse_charge(customer: Customer, categories: Sequence[str]) -> None:
+    """Reverse charge (category AE, « Autoliquidation ») makes the customer liable for the
+    VAT in the seller's place: only a business identified for VAT can be, and the invoice
+    must show its VAT number (LEGAL-FR VATM-03, EU-01; art. 242 nonies A I CGI). A line at
+    that rate for anyone else is refused, naming the line's VAT field."""
+    for position, category in enumerate(categories, start=1):
+        if category != vat.VatCategory.AE:
+            continue
+        field = f"lines[{position}].vat_code"
+        if not customer.is_business:
+            raise InvalidInput(
+                _(
+                    "reverse charge (autoliquidation) is for business customers only: "
+                    "%(customer)s is a consumer, who cannot pay the VAT in your place; "
+                    "choose the VAT rate that applies"
+                )
+                % {"customer": customer.legal_name},
+                field=field,
+            )
+        if not customer.vat_number:
+            raise InvalidInput(
+                _(
+                    "reverse charge (autoliquidation) needs the customer's VAT number, "
+                    "printed on the invoice: add %(customer)s's VAT number first"
+                )
+                % {"customer": customer.legal_name},
+                field=field,
+            )
 
 
 def line_inputs(lines: Sequence[InvoiceLine]) -> list[core_totals.LineInput]:
@@ -278,12 +324,14 @@ def draft_build(
         raise InvalidInput("customer of another company", field="customer")
     if doc_type not in DocType.values:
         raise InvalidInput(f"unknown document type '{doc_type}'", field="doc_type")
-    if period_start and period_end and period_end < period_start:
-        raise InvalidInput("the period ends before it starts", field="period_end")
+    _check_periods(company, lines, period_start, period_end)
     if payment_terms_days is not None and not 0 <= payment_terms_days <= 60:
         raise InvalidInput("payment terms must be 0 to 60 days (L441-10)", field="payment_terms")
     check_text(customer_po, "customer_po", max_length=CUSTOMER_PO_MAX)
+    notes = check_text(notes, "notes", max_length=None, multiline=True)  # printed on the PDF
     built = build_lines(company, lines)
+    if doc_type == DocType.INVOICE:  # a credit note mirrors the invoice it corrects
+        check_reverse_charge(customer, [line.vat_category for line in built])
     invoice = Invoice(
         company=company,
         customer=customer,

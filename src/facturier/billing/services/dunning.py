@@ -37,6 +37,7 @@ from facturier.billing.models import (
 from facturier.billing.services.actors import Actor, PermissionRefused, actor_require
 from facturier.billing.services.audit import audit_record
 from facturier.billing.services.errors import InvalidInput, NotAllowed
+from facturier.billing.services.limits import check_date, check_text, check_visible
 from facturier.core import dunning as core
 from facturier.core.roles import Can
 
@@ -112,6 +113,7 @@ def _check_levels(levels: Sequence[LevelData]) -> list[LevelData]:
         name = str(data.name).strip()
         if not name or len(name) > 100:
             raise InvalidInput(_("a name of 1 to 100 characters"), field=f"{where}.name")
+        check_visible(check_text(name, f"{where}.name", max_length=100), f"{where}.name")
         cleaned.append(LevelData(**{**asdict(data), "name": name}))
     try:
         core.check_policy(_core_levels(cleaned))
@@ -198,7 +200,8 @@ def reminders_run(
     dry_run: bool = False,
     actor: Actor = SYSTEM,
 ) -> DunningSummary:
-    """Send each invoice the reminder due on `as_of` (default: each company's today).
+    """Send each invoice the reminder due on `as_of` (default: each company's today; refused
+    outside the dates anyone may give, and more than a year ahead).
 
     Safe to run any number of times and from several processes at once: a level already sent
     is never sent again. A dry run plans the same way and writes nothing. The actor must be
@@ -209,6 +212,9 @@ def reminders_run(
         raise PermissionRefused(_("Only the system runs the reminders of every company."))
     summary = DunningSummary(dry_run=dry_run)
     companies = [company] if company else list(Company.objects.order_by("pk"))
+    if as_of is not None:
+        for each in companies:  # before anything is written; a year ahead at most, as billing
+            check_date(as_of, "as_of", today=clock.company_today(each), years_ahead=1)
     for each in companies:
         today = as_of or clock.company_today(each)
         policy = _policy_read(each) if dry_run else reminder_policy(each)

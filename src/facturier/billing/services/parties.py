@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models, transaction
 
 from facturier.billing.models import ChainHead, Company, Customer, NumberingSeries, Product
 from facturier.billing.services.audit import audit_record
 from facturier.billing.services.errors import InvalidInput, from_validation_error
+from facturier.billing.services.limits import check_text, check_visible
 from facturier.core import identifiers, numbering
 
 M = TypeVar("M", bound=models.Model)
@@ -45,6 +46,28 @@ def _normalise(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _checked_texts(model: type[models.Model], fields: dict[str, Any]) -> dict[str, Any]:
+    """`fields` with every text checked (`limits.check_text`): no control or invisible
+    character — a company's or customer's name and address, a code, an email, a product's
+    name reach email headers, file names and PDFs — and not blank-looking when given. Only
+    a product's description, a multi-line column (TextField), keeps its line breaks."""
+    out = dict(fields)
+    for name, value in fields.items():
+        try:
+            column = model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue  # refused by _apply, naming it
+        if name == "billing_emails" and isinstance(value, list):
+            for email in value:
+                check_text(str(email), name, max_length=None)
+        elif isinstance(value, str) and isinstance(column, models.CharField | models.TextField):
+            multiline = isinstance(column, models.TextField)
+            out[name] = check_visible(
+                check_text(value, name, max_length=None, multiline=multiline), name
+            )
+    return out
+
+
 def _validated_save(obj: M, *, exclude: list[str] | None = None) -> M:
     try:
         obj.full_clean(exclude=exclude)
@@ -66,7 +89,7 @@ def _apply(obj: M, fields: dict[str, Any]) -> None:
 def company_create(*, actor: str = "system", **fields: Any) -> Company:
     """A new issuer with its numbering series and its audit chain."""
     company = Company()
-    _apply(company, _normalise(fields))
+    _apply(company, _checked_texts(Company, _normalise(fields)))
     _validated_save(company)
     ChainHead.objects.create(company=company)
     for doc_type, pattern in DEFAULT_PATTERNS.items():
@@ -86,7 +109,7 @@ def company_create(*, actor: str = "system", **fields: Any) -> Company:
 
 @transaction.atomic
 def company_update(company: Company, *, actor: str, **fields: Any) -> Company:
-    _apply(company, _normalise(fields))
+    _apply(company, _checked_texts(Company, _normalise(fields)))
     _validated_save(company)
     audit_record(
         company=company,
@@ -103,12 +126,12 @@ def customer_create(*, company: Company, **fields: Any) -> Customer:
     customer = Customer(company=company)
     if not fields.get("code"):
         fields["code"] = _next_customer_code(company)
-    _apply(customer, _normalise(fields))
+    _apply(customer, _checked_texts(Customer, _normalise(fields)))
     return _validated_save(customer)
 
 
 def customer_update(customer: Customer, **fields: Any) -> Customer:
-    _apply(customer, _normalise(fields))
+    _apply(customer, _checked_texts(Customer, _normalise(fields)))
     return _validated_save(customer)
 
 
@@ -119,7 +142,7 @@ def _next_customer_code(company: Company) -> str:
 
 def product_create(*, company: Company, **fields: Any) -> Product:
     product = Product(company=company)
-    _apply(product, fields)
+    _apply(product, _checked_texts(Product, fields))
     return _validated_save(product)
 
 

@@ -25,7 +25,7 @@ from facturier.billing.models import (
 from facturier.billing.services.actors import Actor, actor_require
 from facturier.billing.services.audit import audit_record
 from facturier.billing.services.errors import InvalidInput, NotAllowed
-from facturier.billing.services.limits import AMOUNT, check_size, check_text
+from facturier.billing.services.limits import AMOUNT, check_date, check_size, check_text
 from facturier.billing.services.outbox import payment_received_queue
 from facturier.billing.services.settlement import settlement_refresh
 from facturier.core.money import format_amount, round_money
@@ -70,9 +70,11 @@ def payment_record(
     _check_amount(amount, "amount")
     if method not in PaymentMethod.values:
         raise InvalidInput(f"unknown method '{method}'", field="method")
-    if received_on > clock.company_today(customer.company):
+    today = clock.company_today(customer.company)
+    if received_on > today:
         # A payment is recorded once received: a date ahead is a typing mistake.
         raise InvalidInput(_("a payment cannot be dated in the future"), field="received_on")
+    check_date(received_on, "received_on", today=today)  # nor 01/01/0001
     reference = check_text(reference.strip(), "reference", max_length=REFERENCE_MAX)
     payment = Payment(
         company=customer.company,

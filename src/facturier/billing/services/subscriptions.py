@@ -28,9 +28,17 @@ from facturier.billing.models import (
 )
 from facturier.billing.services.actors import Actor, actor_require
 from facturier.billing.services.audit import audit_record
-from facturier.billing.services.drafts import resolve_line
+from facturier.billing.services.drafts import check_reverse_charge, resolve_line
 from facturier.billing.services.errors import InvalidInput, NotAllowed
-from facturier.billing.services.limits import QUANTITY, UNIT_PRICE, check_decimal, check_text
+from facturier.billing.services.limits import (
+    QUANTITY,
+    UNIT_PRICE,
+    check_date,
+    check_decimal,
+    check_period_length,
+    check_text,
+    check_visible,
+)
 from facturier.core import recurrence as rec
 from facturier.core.billing_plan import PauseWindow, periods_for_invoices
 from facturier.core.money import format_date
@@ -171,9 +179,11 @@ def _lines(sub: Subscription, lines: Sequence[SubscriptionLineData]) -> list[Sub
     if not lines:
         raise InvalidInput("a subscription needs at least one line", field="lines")
     out = []
+    categories = []
     for i, data in enumerate(lines, start=1):
         where = f"lines[{i}]"
         resolved = resolve_line(data, company=sub.company, where=where)
+        categories.append(resolved.vat.category)
         if resolved.unit_price < 0:
             raise InvalidInput("a line needs a unit price ≥ 0", field=f"{where}.unit_price")
         check_decimal(resolved.unit_price, f"{where}.unit_price", **UNIT_PRICE)
@@ -195,6 +205,7 @@ def _lines(sub: Subscription, lines: Sequence[SubscriptionLineData]) -> list[Sub
                 vat_code=resolved.vat.code,
             )
         )
+    check_reverse_charge(sub.customer, categories)  # its invoices could not be drafted
     return out
 
 
@@ -223,7 +234,7 @@ def subscription_create(
     actor_require(actor, Can.MANAGE_SUBSCRIPTIONS, company=customer.company)
     if not name.strip():
         raise InvalidInput("a subscription needs a name", field="name")
-    check_text(name.strip(), "name", max_length=200)
+    check_visible(check_text(name.strip(), "name", max_length=200), "name")
     sub = Subscription(
         company=customer.company,
         customer=customer,
@@ -236,6 +247,9 @@ def subscription_create(
     for key, value in options.items():
         if key not in known or key in _STATE_FIELDS:
             raise InvalidInput(f"unknown option '{key}'", field=key)
+        if isinstance(value, str):  # the purchase order is printed on every invoice
+            check_text(value, key, max_length=getattr(Subscription._meta.get_field(key),
+                                                     "max_length", None))  # fmt: skip
         setattr(sub, key, value)
     check_dates(sub)
     sub.awaiting_approval = not actor.may(Can.ISSUE_INVOICES)
@@ -282,6 +296,8 @@ def subscription_approve(sub: Subscription, *, actor: Actor) -> Subscription:
 def check_dates(sub: Subscription) -> None:
     """A schedule `core` accepts, a service start before the first period, and a first
     period that is not years in the past (the next run would catch up every period since)."""
+    today = clock.company_today(sub.company)
+    schedule_window_check(sub.anchor, sub.start, today=today)
     if sub.start is not None and sub.anchor is not None and sub.start > sub.anchor:
         raise InvalidInput(
             _("the service start must be before the first period start (%(anchor)s)")
@@ -293,8 +309,8 @@ def check_dates(sub: Subscription) -> None:
     except (ValueError, OverflowError) as exc:
         field = "start" if str(exc).startswith("service start") else "frequency"
         raise InvalidInput(str(exc), field=field) from exc
+    schedule_period_check(schedule)
     first = rec.first_start(schedule)
-    today = clock.company_today(sub.company)
     if first < rec.add_months(today, -YEAR):
         raise InvalidInput(
             _(
@@ -306,6 +322,24 @@ def check_dates(sub: Subscription) -> None:
         )
     if rec.period_or_none(schedule, rec.first_index(schedule)) is None:
         raise InvalidInput(_("the first period ends after 31/12/9999"), field="anchor")
+
+
+def schedule_window_check(anchor: date, start: date | None, *, today: date) -> None:
+    """The first period's start and the service start within the dates a person may give
+    (`limits.check_date`): checked before any date arithmetic (31/12/9999 overflows)."""
+    check_date(anchor, "anchor", today=today)
+    if start is not None:
+        check_date(start, "start", today=today)
+
+
+def schedule_period_check(schedule: rec.Schedule) -> None:
+    """A period of the schedule lasts at most `limits.MAX_PERIOD_YEARS` (its invoices could
+    not be drafted otherwise)."""
+    try:
+        second = rec.occurrence_start(schedule.anchor, schedule.frequency, 1)
+    except OverflowError:
+        second = date.max
+    check_period_length(schedule.anchor, second - rec.ONE_DAY, "interval")
 
 
 def _locked(sub: Subscription) -> Subscription:
@@ -326,6 +360,7 @@ def subscription_pause(
         raise NotAllowed("the subscription is already paused until resumed")
     if end is not None and end < start:
         raise InvalidInput("the pause ends before it starts", field="end")
+    check_date(start, "start", today=clock.company_today(sub.company))
     for other in sub.pauses.order_by("start"):
         if start <= (other.end or date.max) and (end is None or other.start <= end):
             raise InvalidInput(
@@ -527,6 +562,7 @@ def usage_record(
             % {"date": format_date(occurred_on), "today": format_date(today)},
             field="occurred_on",
         )
+    check_date(occurred_on, "occurred_on", today=today)
     try:
         with transaction.atomic():
             record = UsageRecord.objects.create(

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import get_language
 
 from facturier.billing.services.errors import ServiceError
@@ -88,7 +89,12 @@ class NumberField(forms.DecimalField):
     def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
         if isinstance(value, str):
             value = normalise_number(value)
-        return super().to_python(value)  # type: ignore[no-any-return]
+        number: Decimal | None = super().to_python(value)
+        # Decimal reads "NaN", "Infinity" and "sNaN"; a signalling NaN then raises on the
+        # first comparison (has the line changed? is it at least 0?): refused here, first.
+        if number is not None and not number.is_finite():
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return number
 
     def prepare_value(self, value: Any) -> Any:
         # A stored number shown with the page's decimal mark ("10000,50" in French).
@@ -96,6 +102,31 @@ class NumberField(forms.DecimalField):
             french = (get_language() or "fr").startswith("fr")
             return decimal_text(value, min_places=self.min_places, point="," if french else ".")
         return value
+
+
+# The largest id a query string may name: primary keys are 64-bit integers (BigAutoField);
+# a larger one cannot be compared with them (SQLite refuses it).
+MAX_ID = 2**63 - 1
+
+
+def id_filter() -> forms.IntegerField:
+    """A list's filter naming an object by its id (`?customer=12`): a value that is not an
+    id ("abc", -1, 99999999999999999999) is a form error, and the filter is left out."""
+    return forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_ID, widget=forms.HiddenInput
+    )
+
+
+def object_id(value: object) -> int | None:
+    """The id a query string gives, or None when it is not one.
+
+    >>> object_id("12"), object_id("99999999999999999999"), object_id("²"), object_id("-1")
+    (12, None, None, None)
+    """
+    if not isinstance(value, str) or not (value.isascii() and value.isdigit()):
+        return None
+    number = int(value)
+    return number if 1 <= number <= MAX_ID else None
 
 
 class MoneyField(NumberField):

@@ -23,7 +23,13 @@ from facturier.billing.models import (
 from facturier.billing.models.catalog import VAT_CHOICES, LineKindChoices
 from facturier.billing.services.drafts import LineData
 from facturier.core.money import format_amount
-from facturier.web.forms.common import DateInput, MoneyField, decimal_field, require
+from facturier.web.forms.common import (
+    DateInput,
+    MoneyField,
+    decimal_field,
+    id_filter,
+    require,
+)
 from facturier.web.forms.subscriptions import BaseLineFormSet, LineForm
 
 
@@ -46,7 +52,7 @@ class InvoiceFilterForm(forms.Form):
         required=False,
         choices=[("", _("Invoices and credit notes")), *DocType.choices],
     )
-    customer = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    customer = id_filter()
     start = forms.DateField(label=_("Issued from"), required=False, widget=DateInput())
     end = forms.DateField(label=_("Issued until"), required=False, widget=DateInput())
     overdue = forms.BooleanField(label=_("Overdue"), required=False)

@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from facturier.billing.models import Customer, Invoice, Payment, PaymentMethod
-from facturier.web.forms.common import DateInput, decimal_field
+from facturier.web.forms.common import DateInput, decimal_field, id_filter
 
 
 class PaymentForm(forms.Form):
@@ -31,7 +31,7 @@ class PaymentFilterForm(forms.Form):
     )
     start = forms.DateField(label=_("Received from"), required=False, widget=DateInput())
     end = forms.DateField(label=_("Received until"), required=False, widget=DateInput())
-    customer = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    customer = id_filter()
 
     def filter(self, qs: QuerySet[Payment]) -> QuerySet[Payment]:
         # A wrong value (shown next to its field) is left out; the other filters apply.

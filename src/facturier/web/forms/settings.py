@@ -19,6 +19,10 @@ from facturier.web.forms.parties import IdentifierFieldsMixin
 
 LOGO_MAX_BYTES = 1_000_000
 LOGO_FORMATS = {"PNG": "png", "JPEG": "jpg"}
+# A logo is printed at most 60 × 20 mm (about 700 × 240 pixels at 300 dpi). A few hundred
+# bytes of PNG can declare 20,000 × 20,000 pixels, which decoding (verifying, rendering the
+# PDF) would unpack into gigabytes: the size an image declares is checked before that.
+LOGO_MAX_PIXELS = 16_000_000  # 4000 × 4000
 
 
 class ServiceFieldsMixin(forms.BaseForm):
@@ -102,7 +106,7 @@ class BrandingForm(ServiceFieldsMixin, forms.ModelForm):  # type: ignore[type-ar
             "logo": LogoInput(),
             "accent_colour": forms.TextInput(attrs={"type": "color"}),
         }
-        help_texts = {"logo": _("PNG or JPEG, at most 1 MB.")}
+        help_texts = {"logo": _("PNG or JPEG, at most 1 MB and 16 million pixels.")}
 
     def clean_logo(self) -> Any:
         logo = self.cleaned_data.get("logo")
@@ -112,10 +116,21 @@ class BrandingForm(ServiceFieldsMixin, forms.ModelForm):  # type: ignore[type-ar
             raise forms.ValidationError(_("The logo must weigh at most 1 MB."))
         data = logo.read()
         logo.seek(0)
+        too_large = forms.ValidationError(
+            _("The logo must have at most %(max)s million pixels (such as 4000 × 4000).")
+            % {"max": LOGO_MAX_PIXELS // 1_000_000}
+        )
         try:
+            # Opening reads the header only; nothing is decoded before the size is checked.
             with Image.open(BytesIO(data)) as image:
+                width, height = image.size
+                if width * height > LOGO_MAX_PIXELS:
+                    raise too_large
                 image.verify()
                 kind = image.format
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            # Pillow's own limit (far above ours): refused before its header is even read.
+            raise too_large from None
         except (UnidentifiedImageError, OSError, SyntaxError):
             raise forms.ValidationError(_("This file is not a PNG or JPEG image.")) from None
         if kind not in LOGO_FORMATS:

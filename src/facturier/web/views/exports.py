@@ -12,6 +12,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import path
+from django.utils.translation import gettext as _
 
 from facturier.billing import clock, exports
 from facturier.billing.models import Invoice, Payment
@@ -46,9 +47,18 @@ def export_page(request: WebRequest) -> HttpResponse:
 
 @requires(Can.EXPORT)
 def export_invoices(request: WebRequest) -> HttpResponseBase:
-    """Invoices and credit notes, with the invoice list's filters (start/end: issue dates)."""
+    """Invoices and credit notes, with the invoice list's filters (start/end: issue dates).
+
+    Every parameter is checked before the file starts: the list leaves a wrong filter out,
+    but a file is not made of another selection than the one asked for."""
     filters = InvoiceFilterForm(request.GET)
     period = PeriodForm(request.GET)
+    if period.is_valid() and not filters.is_valid():
+        names = ", ".join(sorted(filters.errors))
+        period.add_error(
+            None,
+            _("Nothing was exported: these filters are not valid: %(names)s.") % {"names": names},
+        )
     if not period.is_valid():
         return _page(request, invoice_form=period)
     today = clock.company_today(request.company)

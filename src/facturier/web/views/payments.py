@@ -34,7 +34,7 @@ from facturier.web.access import (
     restrict_to_visible,
     visible_customers,
 )
-from facturier.web.forms.common import add_service_error
+from facturier.web.forms.common import add_service_error, object_id
 from facturier.web.forms.payments import AllocateForm, PaymentFilterForm, PaymentForm
 from facturier.web.paging import paginate
 
@@ -67,10 +67,11 @@ def payment_list(request: WebRequest) -> HttpResponse:
 
 def _named_invoice(request: WebRequest, value: str | None) -> Invoice | None:
     """The invoice `?invoice=ID` names; one the user cannot see does not exist (404)."""
-    if not value or not value.isdigit():
+    pk = object_id(value)
+    if pk is None:
         return None
     qs = restrict_to_visible(Invoice.objects.select_related("customer"), request)
-    return get_visible(qs, pk=int(value))
+    return get_visible(qs, pk=pk)
 
 
 def _not_payable(invoice: Invoice) -> str:

@@ -41,7 +41,7 @@ from facturier.web.access import (
     restrict_to_visible,
     visible_customers,
 )
-from facturier.web.forms.common import add_service_error, with_one_more_line
+from facturier.web.forms.common import add_service_error, object_id, with_one_more_line
 from facturier.web.forms.subscriptions import (
     SCHEDULE_FIELDS,
     CancelForm,
@@ -97,9 +97,9 @@ def subscription_list(request: WebRequest) -> HttpResponse:
         qs = qs.filter(
             Q(name__icontains=q) | Q(customer__legal_name__icontains=q) | Q(customer__code=q)
         )
-    customer = request.GET.get("customer", "")
-    if customer.isdigit():
-        qs = qs.filter(customer_id=int(customer))
+    customer = object_id(request.GET.get("customer"))
+    if customer is not None:  # not an id: no such filter
+        qs = qs.filter(customer_id=customer)
     context = paginate(request, qs.order_by("next_billing_date", "pk"))
     rows = [(sub, frequency_label(sub)) for sub in context["page_obj"]]
     context.update(rows=rows, statuses=STATUS_FILTERS, status=status, q=q)
