@@ -2,7 +2,8 @@
 
 Everything a deployment changes comes from the environment (the Configuration table of
 README.md lists it): DATABASE_URL, FACTURIER_DATA_DIR, FACTURIER_SECRET_KEY, FACTURIER_DEBUG,
-FACTURIER_ALLOWED_HOSTS, FACTURIER_HTTPS, FACTURIER_SMTP_* and FACTURIER_STORAGE_*.
+FACTURIER_ALLOWED_HOSTS, FACTURIER_HTTPS, FACTURIER_ADMIN, FACTURIER_SMTP_* and
+FACTURIER_STORAGE_*.
 """
 
 from __future__ import annotations
@@ -52,9 +53,13 @@ ALLOWED_HOSTS = os.environ.get("FACTURIER_ALLOWED_HOSTS", "127.0.0.1,localhost,t
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("FACTURIER_CSRF_TRUSTED_ORIGINS", "").split(",") if o
 ]
+# The Django admin, for operators only (superusers without a company), is served at /admin/
+# only when FACTURIER_ADMIN=1: members use the web UI (docs/web.md, Security).
+FACTURIER_ADMIN = _env_bool("FACTURIER_ADMIN", False)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with the operators' site (billing/admin_site.py).
+    "facturier.billing.admin_app.OperatorAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

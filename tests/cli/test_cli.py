@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
+from django.contrib.auth.models import User
 
 from facturier.billing.models import Payment
 from facturier.billing.services import invoice_issue
@@ -98,6 +99,10 @@ def test_issue_refusal_names_the_mention(make_draft, customer):
 def test_demo_load_is_idempotent(db):
     first = run("demo", "load")
     assert "Demo company loaded" in first.output
+    # The demo's users are members: none of them may open the Django admin.
+    assert User.objects.count() == 3
+    assert not User.objects.filter(is_staff=True).exists()
+    assert not User.objects.filter(is_superuser=True).exists()
     second = run("demo", "load")
     assert "not loaded" in second.output
     listing = json.loads(run("invoices", "list", "--json").output)
