@@ -61,3 +61,54 @@ def test_migration_0015_takes_the_admin_away_from_members(company: Company) -> N
     assert Membership.objects.get(user=member).role == "owner"
     operator.refresh_from_db()
     assert (operator.is_staff, operator.is_superuser) == (True, True)
+
+
+@pytest.mark.parametrize(
+    "username",
+    [
+        "../x",  # made the users page a permanent 500
+        "a/b",
+        "x?y",
+        " claire",
+        "claire ",
+        "adm\u200bin",  # zero-width space
+        "ad\u200dmin",  # zero-width joiner
+        "\u202eevil",  # right-to-left override
+        "claire\u2066",  # left-to-right isolate
+        "a\u200fb",  # right-to-left mark
+        "a\x00b",
+        "a\nb",
+        "x\u2028y",  # line separator
+        "x\u2029y",  # paragraph separator
+        "\u3164",  # Hangul filler: a letter that shows nothing
+        "a\ufeffb",  # byte order mark
+        "",
+        "a" * 151,
+    ],
+)
+def test_usernames_that_are_refused(company: Company, username: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        user_create(company=company, username=username, password=PASSWORD, role="sales")
+    assert err.value.field == "username"
+    assert not User.objects.exists()
+
+
+def test_the_refusal_says_what_is_wrong(company: Company) -> None:
+    with pytest.raises(InvalidInput, match=r"caractère invisible ou de contrôle \(U\+200B\)"):
+        user_create(company=company, username="adm\u200bin", password=PASSWORD, role="sales")
+    with pytest.raises(InvalidInput, match="ni commencer ni finir par une espace"):
+        user_create(company=company, username="admin ", password=PASSWORD, role="sales")
+
+
+@pytest.mark.parametrize("username", ["claire.martin", "élodie", "jean-luc+1@atelier", "Zoë_2"])
+def test_usernames_that_are_accepted(company: Company, username: str) -> None:
+    user = user_create(company=company, username=username, password=PASSWORD, role="sales")
+    assert user.username == username
+
+
+def test_look_alike_usernames_are_taken(company: Company) -> None:
+    user_create(company=company, username="admin", password=PASSWORD, role="owner")
+    for twin in ("Admin", "ＡＤＭＩＮ", "ａdmin"):  # case, and full-width letters (NFKC)
+        with pytest.raises(InvalidInput, match="« admin » existe déjà"):
+            user_create(company=company, username=twin, password=PASSWORD, role="sales")
+    assert User.objects.count() == 1

@@ -10,12 +10,45 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from facturier.billing.models import Company, Membership, Role
 from facturier.billing.services.audit import audit_record
 from facturier.billing.services.errors import InvalidInput
+from facturier.core.usernames import username_problem
+
+USERNAME_MAX_LENGTH = User._meta.get_field("username").max_length or 150
+
+
+def username_clean(username: str) -> str:
+    """The username as stored (NFKC, as Django's forms do), or InvalidInput: Django's rule
+    (letters, digits, @ . + - _), no space at either end, no invisible, control or bidi
+    character (core/usernames.py), at most 150 characters."""
+    username = User.normalize_username(username)
+    if not username:
+        raise InvalidInput(_("A username is required."), field="username")
+    if len(username) > USERNAME_MAX_LENGTH:
+        raise InvalidInput(
+            _("A username has at most %(max)s characters.") % {"max": USERNAME_MAX_LENGTH},
+            field="username",
+        )
+    problem = username_problem(username)
+    if problem == "space":
+        raise InvalidInput(_("A username cannot start or end with a space."), field="username")
+    if problem is not None:
+        raise InvalidInput(
+            _("A username cannot contain invisible or control characters (%(char)s).")
+            % {"char": problem},
+            field="username",
+        )
+    try:
+        UnicodeUsernameValidator()(username)
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages), field="username") from exc
+    return username
 
 
 @transaction.atomic
@@ -28,9 +61,13 @@ def user_create(
             % {"role": role, "roles": ", ".join(Role.values)},
             field="role",
         )
-    if User.objects.filter(username=username).exists():
+    username = username_clean(username)
+    # Case aside too: "Admin" beside "admin" would pass for it in every list and audit line.
+    taken = User.objects.filter(username__iexact=username).first()
+    if taken is not None:
         raise InvalidInput(
-            _("A user named “%(name)s” already exists.") % {"name": username}, field="username"
+            _("A user named “%(name)s” already exists.") % {"name": taken.username},
+            field="username",
         )
     # create_user leaves is_staff and is_superuser False: a member never reaches the admin.
     user = User.objects.create_user(username=username, password=password, email=email)
