@@ -130,6 +130,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Nor the name of the user's company, printed on every invoice (billing/passwords.py).
+    {"NAME": "facturier.billing.passwords.CompanyNameValidator"},
 ]
 
 LANGUAGE_CODE = "fr"

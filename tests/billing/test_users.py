@@ -112,3 +112,39 @@ def test_look_alike_usernames_are_taken(company: Company) -> None:
         with pytest.raises(InvalidInput, match="« admin » existe déjà"):
             user_create(company=company, username=twin, password=PASSWORD, role="sales")
     assert User.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "olivia2026",  # the username
+        "martin@example.com",  # the email
+        "AtelierTest26",  # the company's legal name, printed on every invoice
+        "Ateliers Test",
+        "PixelForge!",  # its trade name
+        "12345678",
+        "short",
+    ],
+)
+def test_passwords_checked_with_the_user_and_the_company(company: Company, password: str) -> None:
+    Company.objects.filter(pk=company.pk).update(trade_name="Pixel Forge")
+    company.refresh_from_db()
+    with pytest.raises(InvalidInput) as err:
+        user_create(
+            company=company, username="olivia", password=password, role="owner",
+            email="olivia.martin@example.com",
+        )  # fmt: skip
+    assert err.value.field == "password"
+    assert not User.objects.exists() and not Membership.objects.exists()
+
+
+def test_the_company_name_refusal_is_explained(company: Company) -> None:
+    with pytest.raises(InvalidInput, match="trop semblable au nom de votre entreprise"):
+        user_create(company=company, username="o", password="atelier-test", role="owner")
+
+
+def test_operators_without_a_company_are_not_compared_with_one(db: None) -> None:
+    from django.contrib.auth.password_validation import validate_password
+
+    operator = User.objects.create_user("operator")
+    validate_password("Atelier-Test-2026", user=operator)  # no company: nothing to compare

@@ -124,3 +124,21 @@ def test_the_user_form_refuses_invisible_characters(owner_client: Client) -> Non
     field = response.content.decode().split('id="id_username"')[1]
     assert "invisible or control characters (U+200B)" in field
     assert not User.objects.filter(username__startswith="adm").exists()
+
+
+def test_the_user_form_checks_the_password_against_the_user_and_company(
+    owner_client: Client,
+) -> None:
+    for password in ("AtelierTest26", "nina.martin!"):
+        data = {
+            "username": "nina.martin",
+            "email": "",
+            "role": "sales",
+            "password1": password,
+            "password2": password,
+        }
+        response = owner_client.post("/settings/users/", data)
+        assert response.status_code == 200
+        field = response.content.decode().split('id="id_password1"')[1]
+        assert "too similar to the" in field.split('id="id_password2"')[0]
+    assert not User.objects.filter(username="nina.martin").exists()

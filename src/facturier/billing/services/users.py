@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -51,6 +52,17 @@ def username_clean(username: str) -> str:
     return username
 
 
+def password_check(password: str, user: User, *, company: Company, role: str) -> None:
+    """AUTH_PASSWORD_VALIDATORS for `user` as the member it is about to be: too similar to
+    the username or email, or to the company's name (billing/passwords.py), too short, too
+    common, all digits: InvalidInput naming the "password" field."""
+    Membership(user=user, company=company, role=role)  # cached on `user`, not saved
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages), field="password") from exc
+
+
 @transaction.atomic
 def user_create(
     *, company: Company, username: str, password: str, role: str, email: str = ""
@@ -69,6 +81,7 @@ def user_create(
             _("A user named “%(name)s” already exists.") % {"name": taken.username},
             field="username",
         )
+    password_check(password, User(username=username, email=email), company=company, role=role)
     # create_user leaves is_staff and is_superuser False: a member never reaches the admin.
     user = User.objects.create_user(username=username, password=password, email=email)
     Membership.objects.create(user=user, company=company, role=role)

@@ -229,7 +229,10 @@ def user_settings(request: WebRequest) -> HttpResponse:
                 role=data["role"], email=data["email"],
             )  # fmt: skip
         except ServiceError as exc:
-            add_service_error(form, exc)
+            if exc.field == "password":  # checked with the username, email and company
+                form.add_error("password1", exc.message)
+            else:
+                add_service_error(form, exc)
         else:
             messages.success(request, _("User %(name)s created.") % {"name": user.username})
             return redirect("web:settings_users")
