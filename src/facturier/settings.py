@@ -3,7 +3,7 @@
 Everything a deployment changes comes from the environment (the Configuration table of
 README.md lists it): DATABASE_URL, FACTURIER_DATA_DIR, FACTURIER_SECRET_KEY, FACTURIER_DEBUG,
 FACTURIER_ALLOWED_HOSTS, FACTURIER_HTTPS, FACTURIER_ADMIN, FACTURIER_TRUSTED_PROXIES,
-FACTURIER_SMTP_* and FACTURIER_STORAGE_*.
+FACTURIER_SESSION_*, FACTURIER_SMTP_* and FACTURIER_STORAGE_*.
 """
 
 from __future__ import annotations
@@ -81,6 +81,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Signed-in sessions: signed out when idle or too old, and never cached (web/middleware.py).
+    "facturier.web.middleware.SessionTimeoutMiddleware",
+    "facturier.web.middleware.NoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Answers a sign-in stopped by the throttle (LoginThrottleBackend) with the 429 page.
@@ -194,6 +197,10 @@ FACTURIER_TRUSTED_PROXIES = max(0, int(os.environ.get("FACTURIER_TRUSTED_PROXIES
 # Cookies: never readable from scripts, never sent by cross-site requests; Secure when the
 # site is served over HTTPS (FACTURIER_HTTPS=1, behind a proxy setting X-Forwarded-Proto).
 HTTPS = _env_bool("FACTURIER_HTTPS", False)
+# A session ends FACTURIER_SESSION_IDLE_MINUTES after its last request, and at the latest
+# FACTURIER_SESSION_MAX_HOURS after signing in, however active (web/middleware.py).
+FACTURIER_SESSION_IDLE_MINUTES = int(os.environ.get("FACTURIER_SESSION_IDLE_MINUTES", "240"))
+SESSION_COOKIE_AGE = int(os.environ.get("FACTURIER_SESSION_MAX_HOURS", "12")) * 3600
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = HTTPS
