@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -28,7 +29,7 @@ def test_members_are_never_staff_nor_superusers(company: Company, role: str) -> 
 def test_a_role_change_never_makes_staff(company: Company) -> None:
     user_create(company=company, username="o", password=PASSWORD, role="owner")
     user_create(company=company, username="m", password=PASSWORD, role="sales")
-    # A member from before migration 0015: the next change clears the flags too.
+    # A member from before the members_not_staff migration: the next change clears them too.
     User.objects.filter(username="m").update(is_staff=True, is_superuser=True)
     user = membership_update(company=company, username="m", actor="o", role="owner")
     user.refresh_from_db()
@@ -41,8 +42,15 @@ def test_unknown_role_refused(company: Company) -> None:
     assert not User.objects.filter(username="x").exists()
 
 
-def test_migration_0015_takes_the_admin_away_from_members(company: Company) -> None:
-    migration = importlib.import_module("facturier.billing.migrations.0015_members_not_staff")
+def _members_not_staff() -> str:
+    """The migration's module name, whatever its number."""
+    folder = Path(importlib.import_module("facturier.billing.migrations").__path__[0])
+    (found,) = folder.glob("*_members_not_staff.py")
+    return found.stem
+
+
+def test_migration_members_not_staff_takes_the_admin_away_from_members(company: Company) -> None:
+    migration = importlib.import_module(f"facturier.billing.migrations.{_members_not_staff()}")
     member = user_create(company=company, username="m", password=PASSWORD, role="owner")
     # What user_create used to make: staff, superuser for owners, and the role's group.
     User.objects.filter(pk=member.pk).update(is_staff=True, is_superuser=True)

@@ -102,7 +102,7 @@ def test_no_member_gets_any_admin_page(role_client: Client) -> None:
 def test_a_member_with_legacy_superuser_flags_is_still_refused(
     owner_client: Client, owner: User
 ) -> None:
-    # As a member of a database not yet migrated (0015) would be.
+    # As a member of a database not yet migrated (members_not_staff) would be.
     User.objects.filter(pk=owner.pk).update(is_staff=True, is_superuser=True)
     for url in every_admin_url():
         response = owner_client.get(url)

@@ -21,5 +21,5 @@ class OperatorAdminSite(admin.AdminSite):
         user = request.user
         if not (user.is_active and user.is_staff and user.is_superuser):
             return False
-        # Checked even for superusers: a member's flags may predate migration 0015.
+        # Checked even for superusers: a member's flags may predate the members_not_staff migration.
         return not Membership.objects.filter(user_id=user.pk).exists()

@@ -143,7 +143,7 @@ def membership_update(
         user.is_active = new_active
     if changes:
         # Whatever the role, a member is never staff nor superuser (a database from before
-        # migration 0015 may still say so: corrected on the member's next change).
+        # the members_not_staff migration may still say so: corrected on the next change).
         user.is_staff = user.is_superuser = False
         user.save(update_fields=["is_staff", "is_superuser", "is_active"])
         audit_record(
