@@ -2,7 +2,8 @@
 
 Everything a deployment changes comes from the environment (the Configuration table of
 README.md lists it): DATABASE_URL, FACTURIER_DATA_DIR, FACTURIER_SECRET_KEY, FACTURIER_DEBUG,
-FACTURIER_ALLOWED_HOSTS, FACTURIER_HTTPS, FACTURIER_SMTP_* and FACTURIER_STORAGE_*.
+FACTURIER_ALLOWED_HOSTS, FACTURIER_HTTPS, FACTURIER_ADMIN, FACTURIER_TRUSTED_PROXIES,
+FACTURIER_SESSION_*, FACTURIER_SMTP_* and FACTURIER_STORAGE_*.
 """
 
 from __future__ import annotations
@@ -52,9 +53,13 @@ ALLOWED_HOSTS = os.environ.get("FACTURIER_ALLOWED_HOSTS", "127.0.0.1,localhost,t
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("FACTURIER_CSRF_TRUSTED_ORIGINS", "").split(",") if o
 ]
+# The Django admin, for operators only (superusers without a company), is served at /admin/
+# only when FACTURIER_ADMIN=1: members use the web UI (docs/web.md, Security).
+FACTURIER_ADMIN = _env_bool("FACTURIER_ADMIN", False)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with the operators' site (billing/admin_site.py).
+    "facturier.billing.admin_app.OperatorAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -62,7 +67,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
-    "axes",
     "csp",
     "facturier.billing",
     "facturier.web",
@@ -77,10 +81,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Signed-in sessions: signed out when idle or too old, and never cached (web/middleware.py).
+    "facturier.web.middleware.SessionTimeoutMiddleware",
+    "facturier.web.middleware.NoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    # Last, as django-axes requires: refuses sign-ins after too many failures.
-    "axes.middleware.AxesMiddleware",
+    # Answers a sign-in stopped by the throttle (LoginThrottleBackend) with the 429 page.
+    "facturier.web.throttling.LoginThrottleMiddleware",
 ]
 
 ROOT_URLCONF = "facturier.urls"
@@ -126,6 +133,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Nor the name of the user's company, printed on every invoice (billing/passwords.py).
+    {"NAME": "facturier.billing.passwords.CompanyNameValidator"},
 ]
 
 LANGUAGE_CODE = "fr"
@@ -169,21 +178,29 @@ LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:dashboard"
 LOGOUT_REDIRECT_URL = "web:login"
 
-# The web UI (docs/web.md). Sign-in throttling: after 5 failures for one username from one
-# address, that pair is locked out for 15 minutes (django-axes, checked before the password).
+# The web UI (docs/web.md, Security). Sign-in throttling: wrong passwords are counted in the
+# database (every process sees them) over a sliding window, per client address and username,
+# and per client address alone; the account itself is never locked. The throttle backend comes
+# first: it counts the attempt and stops it, before any password is checked, when over a limit.
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "facturier.web.throttling.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = 5
-AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "web/locked.html"
-AXES_VERBOSE = False
+THROTTLE_WINDOW = timedelta(minutes=15)
+THROTTLE_LOGIN_PER_USERNAME = 5  # wrong passwords for one username from one address
+THROTTLE_LOGIN_PER_ADDRESS = 25  # wrong passwords from one address, whatever the usernames
+THROTTLE_PASSWORD_CHANGE = 5  # wrong current passwords on the password-change form, per user
+# How many reverse proxies in front of the app append to X-Forwarded-For: the client's address
+# is the one that many hops from its right (facturier/core/addresses.py). 0: REMOTE_ADDR, and
+# the header, which anyone can write, is ignored.
+FACTURIER_TRUSTED_PROXIES = max(0, int(os.environ.get("FACTURIER_TRUSTED_PROXIES", "0")))
 # Cookies: never readable from scripts, never sent by cross-site requests; Secure when the
 # site is served over HTTPS (FACTURIER_HTTPS=1, behind a proxy setting X-Forwarded-Proto).
 HTTPS = _env_bool("FACTURIER_HTTPS", False)
+# A session ends FACTURIER_SESSION_IDLE_MINUTES after its last request, and at the latest
+# FACTURIER_SESSION_MAX_HOURS after signing in, however active (web/middleware.py).
+FACTURIER_SESSION_IDLE_MINUTES = int(os.environ.get("FACTURIER_SESSION_IDLE_MINUTES", "240"))
+SESSION_COOKIE_AGE = int(os.environ.get("FACTURIER_SESSION_MAX_HOURS", "12")) * 3600
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = HTTPS

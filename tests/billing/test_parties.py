@@ -5,15 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import User
 
 from facturier.billing.models import Company, Customer
 from facturier.billing.services import (
     InvalidInput,
     company_create,
     customer_create,
-    roles_sync,
-    user_create,
 )
 from tests.actors import SYS
 from tests.conftest import COMPANY_FIELDS
@@ -72,21 +69,6 @@ def test_customer_validation(company):
     )  # fmt: skip
     assert customer.billing_emails == ["a@example.com", "b@example.com"]
     assert customer.code == "C00001"
-
-
-def test_roles_and_permissions(company):
-    roles_sync()
-    owner = user_create(company=company, username="o", password="pw-123456", role="owner")
-    sales = user_create(company=company, username="s", password="pw-123456", role="sales")
-    reader = user_create(company=company, username="r", password="pw-123456", role="readonly")
-    accountant = user_create(company=company, username="a", password="pw-123456", role="accountant")
-    assert owner.has_perm("billing.delete_customer")
-    assert sales.has_perm("billing.add_customer") and not sales.has_perm("billing.add_payment")
-    assert accountant.has_perm("billing.add_payment")
-    assert reader.has_perm("billing.view_invoice") and not reader.has_perm("billing.add_invoice")
-    with pytest.raises(InvalidInput, match="role"):
-        user_create(company=company, username="x", password="pw", role="boss")
-    assert not User.objects.filter(username="x").exists()
 
 
 def test_share_capital_printed_as_text(company, make_draft):

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from click.testing import CliRunner
+from django.contrib.auth.models import User
 
 from facturier.billing.models import Payment
 from facturier.billing.services import invoice_issue
@@ -100,6 +101,10 @@ def test_demo_load_is_idempotent(db):
     first = run("demo", "load", "--url", "http://127.0.0.1:8080/")
     assert "Demo company loaded" in first.output
     assert "Sign in at http://127.0.0.1:8080/ as admin" in first.output  # make run PORT=8080
+    # The demo's users are members: none of them may open the Django admin.
+    assert User.objects.count() == 3
+    assert not User.objects.filter(is_staff=True).exists()
+    assert not User.objects.filter(is_superuser=True).exists()
     second = run("demo", "load")
     assert "not loaded" in second.output
     assert "Sign in at http://127.0.0.1:8000/" in second.output

@@ -128,7 +128,6 @@ def test_demo_load_force_adds_a_company_and_keeps_the_existing_admin(db):
     result = run("demo", "load", "--force")
     assert result.exit_code == 0, result.output
     assert "Demo company loaded" in result.output
-    assert "as admin2 / facturier" in result.output
     assert Company.objects.count() == 2
     admin.refresh_from_db()
     assert admin.check_password("changed by its owner")
@@ -137,6 +136,16 @@ def test_demo_load_force_adds_a_company_and_keeps_the_existing_admin(db):
     assert new.membership.company == Company.objects.order_by("pk").last()
     assert new.membership.role == "owner"
     assert run("audit", "verify").exit_code == 0
+    # Into a database in use, no account with the published password: the new owner's is
+    # random and printed once; the other demo users' are never shown.
+    printed = result.output.split("as admin2 / ")[1].strip()
+    assert len(printed) >= 16 and printed != "facturier"
+    assert new.check_password(printed)
+    added = get_user_model().objects.filter(membership__company=new.membership.company)
+    assert sorted(u.username for u in added) == ["admin2", "claire2", "compta2"]
+    assert not any(u.check_password("facturier") for u in added)
+    assert not get_user_model().objects.filter(is_staff=True).exists()
+    assert not get_user_model().objects.filter(is_superuser=True).exists()
 
 
 # --- 4, 5. worker --tick, manage --------------------------------------------------------------

@@ -139,3 +139,16 @@ def test_language_switch_to_english(owner_client: Client) -> None:
     assert response.status_code == 302
     page = owner_client.get("/")
     assert b'<html lang="en">' in page.content
+
+
+@pytest.mark.parametrize("new", ["Atelier-Test-2026", "ateliertest", "olivia-2026"])
+def test_the_new_password_is_not_the_company_name_nor_the_username(
+    owner_client: Client, owner: User, new: str
+) -> None:
+    response = owner_client.post(
+        "/password/", {"old_password": PASSWORD, "new_password1": new, "new_password2": new}
+    )
+    assert response.status_code == 200
+    assert b"too similar to the" in response.content
+    owner.refresh_from_db()
+    assert owner.check_password(PASSWORD)

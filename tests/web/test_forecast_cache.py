@@ -68,7 +68,7 @@ def test_kept_until_an_audited_change(owner_client, customer, computed):
     assert len(computed) == 3
 
 
-def test_kept_until_new_usage_or_the_next_day(owner_client, customer, computed, _frozen):
+def test_kept_until_new_usage_or_the_next_day(owner_client, owner, customer, computed, _frozen):
     sub = _sub(customer, mode="metered")
     url = reverse("web:forecast")
     owner_client.get(url)
@@ -78,6 +78,7 @@ def test_kept_until_new_usage_or_the_next_day(owner_client, customer, computed, 
     response = owner_client.get(url)
     assert len(computed) == 2 and response.context["estimated"]
     _frozen.move_to(datetime(2026, 11, 29, 10, tzinfo=UTC))
+    owner_client.force_login(owner)  # a day later: the idle session was signed out
     owner_client.get(url)
     assert len(computed) == 3
 

@@ -113,10 +113,11 @@ def test_list_totals_filters_and_french_display(owner_client, make_draft, custom
     assert 'id="id_start_error"' in wrong.content.decode()
 
 
-def test_overdue_and_disputed_filters(owner_client, make_draft, company):
+def test_overdue_and_disputed_filters(owner_client, owner, make_draft, company):
     late = _issued(make_draft, payment_terms_days=0)
     _issued(make_draft)
     with time_machine.travel(datetime(2026, 12, 5, 10, tzinfo=UTC), tick=False):
+        owner_client.force_login(owner)  # a week later: the idle session was signed out
         response = owner_client.get(reverse("web:invoices"), {"overdue": "on"})
     assert [i.pk for i in response.context["page_obj"]] == [late.pk]
     assert "overdue" in response.content.decode()

@@ -1,4 +1,5 @@
-"""The Django admin: a back office until the web UI lands. Issued documents are read-only."""
+"""The Django admin's pages, for operators (billing/admin_site.py). Issued documents
+are read-only."""
 
 from __future__ import annotations
 

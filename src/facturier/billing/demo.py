@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -38,6 +39,7 @@ ACTOR = Actor.system("demo")
 class DemoLoaded:
     company: str  # the demo company's name
     owner: str  # the username of its owner (DEMO_USER unless that name was taken)
+    password: str  # the owner's: DEMO_PASSWORD in an empty database, else a random one
 
 
 def _free_username(name: str) -> str:
@@ -53,11 +55,20 @@ def _free_username(name: str) -> str:
     return candidate
 
 
+def _password(*, into_use: bool) -> str:
+    """The well-known DEMO_PASSWORD is for the local demo of an empty database only. Forced
+    into a database in use, the demo's users get passwords nobody can guess (the owner's is
+    shown once by `demo load`, the others' never)."""
+    return secrets.token_urlsafe(12) if into_use else DEMO_PASSWORD
+
+
 @transaction.atomic
 def demo_load(*, force: bool = False) -> DemoLoaded | None:
     """Create the demo company unless a company exists (or `force`); None when not loaded."""
-    if Company.objects.exists() and not force:
+    existing = Company.objects.exists()
+    if existing and not force:
         return None
+    owner_password = _password(into_use=existing)
     company = company_create(
         actor=ACTOR.name,
         legal_name="Atelier Numérique",
@@ -77,15 +88,15 @@ def demo_load(*, force: bool = False) -> DemoLoaded | None:
         accounting_email="compta@atelier-numerique.example",
     )
     owner = user_create(
-        company=company, username=_free_username(DEMO_USER), password=DEMO_PASSWORD,
+        company=company, username=_free_username(DEMO_USER), password=owner_password,
         role="owner", email="direction@atelier-numerique.example",
     )  # fmt: skip
     sales = user_create(
-        company=company, username=_free_username("claire"), password=DEMO_PASSWORD,
+        company=company, username=_free_username("claire"), password=_password(into_use=existing),
         role="sales", email="claire@atelier-numerique.example",
     )  # fmt: skip
     user_create(
-        company=company, username=_free_username("compta"), password=DEMO_PASSWORD,
+        company=company, username=_free_username("compta"), password=_password(into_use=existing),
         role="accountant",
     )  # fmt: skip
     hosting = product_create(
@@ -171,7 +182,9 @@ def demo_load(*, force: bool = False) -> DemoLoaded | None:
         reference="CHQ 0001234", allocations=[(second, Decimal("500.00"))], actor=ACTOR,
     )  # fmt: skip
     _demo_subscriptions(today, hosting, support, boulangerie, cabinet, berlin, dupont, sales)
-    return DemoLoaded(company=company.legal_name, owner=owner.get_username())
+    return DemoLoaded(
+        company=company.legal_name, owner=owner.get_username(), password=owner_password
+    )
 
 
 def _demo_subscriptions(

@@ -41,6 +41,7 @@ from facturier.billing.models.subscription import (
     Timing,
     UsageRecord,
 )
+from facturier.billing.models.throttle import ThrottleHit
 
 __all__ = [
     "ArchivedDocument",
@@ -85,6 +86,7 @@ __all__ = [
     "SubscriptionLine",
     "SubscriptionPause",
     "SubscriptionStatus",
+    "ThrottleHit",
     "Timing",
     "UsageRecord",
 ]

@@ -153,8 +153,9 @@ class Role(models.TextChoices):
 
 
 class Membership(models.Model):
-    # A user acts for one company with one role; the role is mirrored in a Django group
-    # of the same name, which carries the permissions (see services/users.py).
+    # A user acts for one company with one role; what the role may do is the web UI's
+    # capability matrix (web/access.py). A user with a Membership is never Django staff:
+    # the admin is for operators, who have none (billing/admin_site.py).
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
     )

@@ -26,7 +26,7 @@ from facturier.billing.services.parties import (
     series_update,
 )
 from facturier.billing.services.payments import payment_allocate, payment_record
-from facturier.billing.services.users import membership_update, roles_sync, user_create
+from facturier.billing.services.users import membership_update, user_create
 
 __all__ = [
     "InvalidInput",
@@ -51,7 +51,6 @@ __all__ = [
     "payment_allocate",
     "payment_record",
     "product_create",
-    "roles_sync",
     "series_update",
     "user_create",
 ]

@@ -1,38 +1,66 @@
-"""Users, roles and their permissions (owner, accountant, sales, read-only)."""
+"""Users of a company and their roles (owner, accountant, sales, read-only).
+
+What each role may do is the web UI's capability matrix (`facturier.web.access`), read from
+the Membership. Members are never Django staff nor superusers and carry no Django
+permission: the Django admin is for operators only, who have no Membership (docs/web.md,
+Security)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import User
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from facturier.billing.models import Company, Membership, Role
 from facturier.billing.services.audit import audit_record
 from facturier.billing.services.errors import InvalidInput
+from facturier.core.usernames import username_problem
 
-_MODELS = ["company", "customer", "product", "invoice", "invoiceline", "payment"]
-_MODELS += ["paymentallocation", "numberingseries", "auditevent"]
-
-# What each role may do, as Django permission codenames on the billing app.
-ROLE_PERMISSIONS: dict[str, set[str]] = {
-    Role.OWNER: {f"{a}_{m}" for a in ("view", "add", "change", "delete") for m in _MODELS},
-    Role.ACCOUNTANT: {f"view_{m}" for m in _MODELS}
-    | {"add_invoice", "change_invoice", "add_payment", "add_paymentallocation"}
-    | {"add_customer", "change_customer"},
-    Role.SALES: {f"view_{m}" for m in ("customer", "product", "invoice", "invoiceline", "payment")}
-    | {"add_customer", "change_customer", "add_invoice", "change_invoice"},
-    Role.READONLY: {f"view_{m}" for m in _MODELS},
-}
+USERNAME_MAX_LENGTH = User._meta.get_field("username").max_length or 150
 
 
-def roles_sync() -> None:
-    """Create or update one group per role with exactly its permissions (idempotent)."""
-    for role, codenames in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=str(role))
-        perms = Permission.objects.filter(content_type__app_label="billing", codename__in=codenames)
-        group.permissions.set(perms)
+def username_clean(username: str) -> str:
+    """The username as stored (NFKC, as Django's forms do), or InvalidInput: Django's rule
+    (letters, digits, @ . + - _), no space at either end, no invisible, control or bidi
+    character (core/usernames.py), at most 150 characters."""
+    username = User.normalize_username(username)
+    if not username:
+        raise InvalidInput(_("A username is required."), field="username")
+    if len(username) > USERNAME_MAX_LENGTH:
+        raise InvalidInput(
+            _("A username has at most %(max)s characters.") % {"max": USERNAME_MAX_LENGTH},
+            field="username",
+        )
+    problem = username_problem(username)
+    if problem == "space":
+        raise InvalidInput(_("A username cannot start or end with a space."), field="username")
+    if problem is not None:
+        raise InvalidInput(
+            _("A username cannot contain invisible or control characters (%(char)s).")
+            % {"char": problem},
+            field="username",
+        )
+    try:
+        UnicodeUsernameValidator()(username)
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages), field="username") from exc
+    return username
+
+
+def password_check(password: str, user: User, *, company: Company, role: str) -> None:
+    """AUTH_PASSWORD_VALIDATORS for `user` as the member it is about to be: too similar to
+    the username or email, or to the company's name (billing/passwords.py), too short, too
+    common, all digits: InvalidInput naming the "password" field."""
+    Membership(user=user, company=company, role=role)  # cached on `user`, not saved
+    try:
+        validate_password(password, user=user)
+    except ValidationError as exc:
+        raise InvalidInput(" ".join(exc.messages), field="password") from exc
 
 
 @transaction.atomic
@@ -45,17 +73,17 @@ def user_create(
             % {"role": role, "roles": ", ".join(Role.values)},
             field="role",
         )
-    if User.objects.filter(username=username).exists():
+    username = username_clean(username)
+    # Case aside too: "Admin" beside "admin" would pass for it in every list and audit line.
+    taken = User.objects.filter(username__iexact=username).first()
+    if taken is not None:
         raise InvalidInput(
-            _("A user named “%(name)s” already exists.") % {"name": username}, field="username"
+            _("A user named “%(name)s” already exists.") % {"name": taken.username},
+            field="username",
         )
-    roles_sync()
+    password_check(password, User(username=username, email=email), company=company, role=role)
+    # create_user leaves is_staff and is_superuser False: a member never reaches the admin.
     user = User.objects.create_user(username=username, password=password, email=email)
-    # Owners manage the company in the admin until the web UI lands.
-    user.is_staff = True
-    user.is_superuser = role == Role.OWNER
-    user.save()
-    user.groups.set([Group.objects.get(name=role)])
     Membership.objects.create(user=user, company=company, role=role)
     return user
 
@@ -108,16 +136,16 @@ def membership_update(
     changes: dict[str, Any] = {}
     if new_role != membership.role:
         changes["role"] = [membership.role, new_role]
-        roles_sync()
         membership.role = new_role
         membership.save(update_fields=["role"])
-        user.groups.set([Group.objects.get(name=new_role)])
-        user.is_superuser = new_role == Role.OWNER
     if new_active != user.is_active:
         changes["active"] = [user.is_active, new_active]
         user.is_active = new_active
     if changes:
-        user.save(update_fields=["is_superuser", "is_active"])
+        # Whatever the role, a member is never staff nor superuser (a database from before
+        # the members_not_staff migration may still say so: corrected on the next change).
+        user.is_staff = user.is_superuser = False
+        user.save(update_fields=["is_staff", "is_superuser", "is_active"])
         audit_record(
             company=company,
             actor=actor,

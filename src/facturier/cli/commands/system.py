@@ -60,7 +60,8 @@ def demo() -> None:
     "--force",
     is_flag=True,
     help="Load even when the database has a company: another demo company is added, with "
-    "its own users (admin2… when admin is taken; existing accounts are left unchanged).",
+    "its own users (admin2… when admin is taken; existing accounts are left unchanged) and "
+    "random passwords (the owner's is printed once).",
 )
 @click.option(
     "--url",
@@ -81,4 +82,4 @@ def load(force: bool, url: str) -> None:
     click.echo(f"Demo company loaded: {loaded.company}.")
     if loaded.owner != DEMO_USER:
         click.echo(f"User '{DEMO_USER}' exists already and was left unchanged.")
-    click.echo(f"Sign in at {url} as {loaded.owner} / {DEMO_PASSWORD}")
+    click.echo(f"Sign in at {url} as {loaded.owner} / {loaded.password}")

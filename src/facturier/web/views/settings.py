@@ -229,7 +229,10 @@ def user_settings(request: WebRequest) -> HttpResponse:
                 role=data["role"], email=data["email"],
             )  # fmt: skip
         except ServiceError as exc:
-            add_service_error(form, exc)
+            if exc.field == "password":  # checked with the username, email and company
+                form.add_error("password1", exc.message)
+            else:
+                add_service_error(form, exc)
         else:
             messages.success(request, _("User %(name)s created.") % {"name": user.username})
             return redirect("web:settings_users")
@@ -252,11 +255,15 @@ def user_settings(request: WebRequest) -> HttpResponse:
 
 @require_POST
 @requires(Can.MANAGE_USERS)
-def member_update(request: WebRequest, username: str) -> HttpResponse:
-    """Change a member's role or disable their account; a refusal changes nothing."""
-    target = User.objects.filter(username=username, membership__company=request.company).first()
+def member_update(request: WebRequest, pk: int) -> HttpResponse:
+    """Change a member's role or disable their account; a refusal changes nothing.
+
+    The member is named by id in the url: a username may hold characters a url cannot
+    carry (accounts made before usernames were checked, e.g. "../x")."""
+    target = User.objects.filter(pk=pk, membership__company=request.company).first()
     if target is None:
         raise Http404
+    username = target.username
     form = MemberForm(request.POST, prefix=str(target.pk))
     if not form.is_valid():
         messages.error(request, _("Choose a role."))
@@ -288,5 +295,5 @@ urlpatterns = [
         name="settings_email_reset",
     ),
     path("users/", user_settings, name="settings_users"),
-    path("users/<str:username>/", member_update, name="settings_member"),
+    path("users/<int:pk>/", member_update, name="settings_member"),
 ]
