@@ -17,12 +17,15 @@ import dj_database_url
 import django_stubs_ext
 from django.utils.translation import gettext_lazy as _
 
+from facturier.paths import DATABASE_FILE, data_dir
+
 # Lets the admin classes be written with their generic parameters (ModelAdmin[Model]).
 django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent
-# Where the embedded database, archived documents and the local mailbox live.
-DATA_DIR = Path(os.environ.get("FACTURIER_DATA_DIR", Path.cwd() / "var")).resolve()
+# Where the embedded database, archived documents and the local mailbox live: the checkout's
+# var/ unless FACTURIER_DATA_DIR says otherwise (facturier.paths).
+DATA_DIR = data_dir()
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -111,7 +114,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / 'facturier.sqlite3'}"),
+        os.environ.get("DATABASE_URL", f"sqlite:///{DATA_DIR / DATABASE_FILE}"),
         conn_max_age=int(os.environ.get("FACTURIER_DB_CONN_MAX_AGE", "0")),
     )
 }

@@ -305,3 +305,38 @@ def test_a_date_outside_the_calendar_anyone_uses_is_an_error(make_draft, custome
     assert inv.settlement == "open"
     forecast = CliRunner().invoke(cli, ["forecast", "--as-of", "01/01/0001"])
     assert "as_of: 01/01/0001 is too far in the past: give a date from" in forecast.output
+
+
+# --- the data folder, wherever the command is typed ---------------------------------------
+
+
+def test_a_command_from_another_folder_finds_the_checkouts_data(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from facturier import paths
+
+    monkeypatch.delenv("FACTURIER_DATA_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    checkout = Path(paths.__file__).resolve().parent.parent.parent
+    assert paths.data_dir() == checkout / "var"
+
+
+def test_no_database_is_an_error_and_creates_nothing(tmp_path):
+    """`facturier mail list` run from another folder created ./var there and printed a
+    traceback: it now says where it looked and how to set up, and writes nothing."""
+    import os
+    import subprocess
+    import sys
+
+    data, cwd = tmp_path / "data", tmp_path / "elsewhere"
+    cwd.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["FACTURIER_DATA_DIR"] = str(data)
+    done = subprocess.run(
+        [sys.executable, "-m", "facturier", "mail", "list"],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert f"Error: no Facturier database in {data}: run `make setup`" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not data.exists() and list(cwd.iterdir()) == []

@@ -60,6 +60,7 @@ def cli(ctx: click.Context) -> None:
 
     Set DATABASE_URL to use PostgreSQL (SQLite in ./var by default).
     """
+    _refuse_a_missing_database(ctx.invoked_subcommand)
     django_setup()
     if ctx.invoked_subcommand not in SITE_LANGUAGE_COMMANDS:
         from django.utils import translation
@@ -67,6 +68,24 @@ def cli(ctx: click.Context) -> None:
         # The command line speaks English (its help and messages); the services' messages
         # too, not the site's language. Restored when the command ends.
         ctx.with_resource(translation.override("en"))
+
+
+# `manage` creates the database (migrate) and runs Django's own commands.
+NO_DATABASE_NEEDED = {"manage"}
+
+
+def _refuse_a_missing_database(command: str | None) -> None:
+    """A command typed in the wrong folder says where it looked, instead of creating an
+    empty database there (Django is not set up yet: nothing is created before this check).
+    Under a test runner Django is already set up on its own database: nothing to check."""
+    from django.apps import apps
+
+    from facturier.paths import missing_database
+
+    if command in NO_DATABASE_NEEDED or apps.ready:
+        return
+    if reason := missing_database():
+        raise click.ClickException(reason)
 
 
 def main() -> None:
