@@ -527,6 +527,14 @@ def usage_record(
             % {"date": format_date(occurred_on), "today": format_date(today)},
             field="occurred_on",
         )
+    if (line.starts_on and occurred_on < line.starts_on) or (
+        line.ends_on and occurred_on > line.ends_on
+    ):
+        raise InvalidInput(
+            _("this line is not billed on %(date)s: usage recorded then would never be billed")
+            % {"date": format_date(occurred_on)},
+            field="occurred_on",
+        )
     try:
         with transaction.atomic():
             record = UsageRecord.objects.create(
