@@ -286,3 +286,29 @@ def test_a_removed_metered_line_still_bills_its_last_usage(customer):
     with at(APR), pytest.raises(InvalidInput) as err:
         usage_record(calls, occurred_on=date(2026, 3, 2), quantity=D(1), idempotency_key="b")
     assert err.value.field == "occurred_on"
+
+
+def test_the_edit_preview_shows_the_next_invoices_as_edited_and_writes_nothing(billed_jan):
+    from facturier.billing.preview import next_invoices, subscription_edit_preview
+
+    before = snapshot(billed_jan)
+    support = SubscriptionLineData(description="Support", quantity=D(2), unit_price=D("25.00"))
+    with at(date(2026, 1, 20)):
+        items = subscription_edit_preview(
+            billed_jan, today=date(2026, 1, 20), count=3, effective=MAR, add_lines=[support],
+            line_changes=[LineChange(1, quantity=D(2))],
+        )  # fmt: skip
+    assert [(i.period_start, i.net, i.was, i.issue_on) for i in items] == [
+        (FEB, D("100.00"), None, FEB),
+        (MAR, D("250.00"), D("100.00"), MAR),
+        (APR, D("250.00"), D("100.00"), APR),
+    ]
+    assert snapshot(billed_jan) == before
+    fresh = Subscription.objects.get(pk=billed_jan.pk)
+    assert [i.net for i in next_invoices(fresh, today=date(2026, 1, 20), count=2)] == [
+        D("100.00"), D("100.00"),
+    ]  # fmt: skip
+    with pytest.raises(InvalidInput) as err:
+        subscription_edit_preview(billed_jan, today=date(2026, 1, 20), effective=JAN,
+                                  remove_lines=[1])  # fmt: skip
+    assert err.value.field == "effective"
