@@ -547,9 +547,11 @@ def usage_record(
 
 
 @transaction.atomic
-def draft_confirm(invoice: Invoice, *, actor: Actor) -> Invoice:
+def draft_confirm(invoice: Invoice, *, actor: Actor, as_is: bool = False) -> Invoice:
     """Issue a recurring draft that waited for confirmation or review (issuing marks its
-    billing period "invoiced", whichever path issues it)."""
+    billing period "invoiced", whichever path issues it). A line to confirm still holding
+    its placeholder quantity is refused unless `as_is` (the quantities confirmed as they
+    are)."""
     from facturier.billing.services.issuing import invoice_issue
 
-    return invoice_issue(invoice, actor=actor)
+    return invoice_issue(invoice, actor=actor, as_is=as_is)
