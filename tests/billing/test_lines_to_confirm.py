@@ -9,6 +9,7 @@ from decimal import Decimal as D
 
 import pytest
 import time_machine
+from django.utils import translation
 
 from facturier.billing.models import AuditEvent, Invoice, SeriesCounter
 from facturier.billing.services import NotAllowed, invoice_issue, invoice_update_draft
@@ -20,6 +21,13 @@ from facturier.billing.services.subscriptions import (
     subscription_create,
 )
 from tests.actors import SYS
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages asserted in English (the services speak the active language)."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.utils import translation
 
 from facturier.billing.models import (
     AuditEvent,
@@ -29,6 +30,14 @@ from facturier.billing.services.subscriptions import (
     usage_record,
 )
 from tests.actors import SYS
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Messages asserted in English (the services speak the active language)."""
+    with translation.override("en"):
+        yield
+
 
 D = Decimal
 JAN, FEB, MAR, APR = (date(2026, m, 1) for m in (1, 2, 3, 4))
