@@ -321,3 +321,33 @@ def test_the_edit_preview_shows_the_next_invoices_as_edited_and_writes_nothing(b
         subscription_edit_preview(billed_jan, today=date(2026, 1, 20), effective=JAN,
                                   remove_lines=[1])  # fmt: skip
     assert err.value.field == "effective"
+
+
+def test_the_migration_keeps_what_twice_a_month_subscriptions_billed(customer):
+    """Migration 0016: a twice-a-month subscription from the 4th already billed from the 15th
+    (the old schedule) keeps its history (anchor moved to the 15th); one not billed yet gets
+    its stub from the 4th (next billing date moved back to it)."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("facturier.billing.migrations.0016_subscription_edit")
+    lines = [SubscriptionLineData(description="Ménage", unit_price=D(140))]
+    with at(date(2026, 12, 1)):
+        billed, waiting = (
+            subscription_create(customer=customer, name=name, actor=SYS, lines=lines,
+                                frequency_unit="semi_monthly", anchor=date(2026, 12, 4))
+            for name in ("billed", "waiting")
+        )  # fmt: skip
+    BilledPeriod.objects.create(
+        subscription=billed, index=0, start=date(2026, 12, 15), end=date(2026, 12, 31),
+        billing_date=date(2026, 12, 15), outcome="invoiced",
+    )  # fmt: skip
+    Subscription.objects.filter(pk=waiting.pk).update(next_billing_date=date(2026, 12, 15))
+    migration.semi_monthly_stubs(apps, None)
+    billed.refresh_from_db()
+    waiting.refresh_from_db()
+    assert (billed.anchor, waiting.anchor) == (date(2026, 12, 15), date(2026, 12, 4))
+    assert waiting.next_billing_date == date(2026, 12, 4)
+    assert migration._next_chosen_day(date(2026, 12, 20), 1, 15) == date(2027, 1, 1)
+    assert migration._next_chosen_day(date(2027, 2, 28), 15, 31) == date(2027, 2, 28)
