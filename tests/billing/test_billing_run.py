@@ -178,3 +178,52 @@ def test_ended_subscription_finishes(customer):
         assert billing_run().issued == 3
     sub.refresh_from_db()
     assert (sub.status, sub.next_billing_date) == ("finished", None)
+
+
+def test_twice_a_month_from_the_4th_bills_the_stub_then_the_halves(customer):
+    """Days 1 and 15, service from the 4th: the 4th-14th is billed (11 of 14 days), then
+    every half-month; no day from the start is left unbilled."""
+    with at(date(2026, 12, 4)):
+        sub = subscription_create(
+            customer=customer, name="Ménage", actor=SYS, frequency_unit="semi_monthly",
+            anchor=date(2026, 12, 4),
+            lines=[SubscriptionLineData(description="Ménage", unit_price=D("140.00"))],
+        )  # fmt: skip
+        assert sub.next_billing_date == date(2026, 12, 4)
+        assert billing_run().issued == 1
+    with at(date(2026, 12, 15)):
+        assert billing_run().issued == 1
+    stub, half = Invoice.objects.filter(subscription=sub).order_by("period_start")
+    assert (stub.period_start, stub.period_end, stub.total_net) == (
+        date(2026, 12, 4), date(2026, 12, 14), D("110.00"),
+    )  # fmt: skip
+    line = stub.lines.get()
+    assert (line.unit_price, line.description) == (D("110.000000"), "Ménage (prorata 11/14 j)")
+    assert (half.period_start, half.period_end, half.total_net) == (
+        date(2026, 12, 15), date(2026, 12, 31), D("140.00"),
+    )  # fmt: skip
+    assert list(BilledPeriod.objects.filter(subscription=sub).values_list("index", "start")) == [
+        (-1, date(2026, 12, 4)), (0, date(2026, 12, 15)),
+    ]  # fmt: skip
+
+
+def test_catch_up_bills_each_usage_record_once(customer):
+    """Two periods caught up by one run: the usage of January goes on February's invoice
+    (in advance, usage is billed with the next period), not on March's as well."""
+    sub = subscription_create(
+        customer=customer, name="Téléphonie", actor=SYS, frequency_unit="month",
+        anchor=date(2026, 1, 1),
+        lines=[SubscriptionLineData(description="Ligne", unit_price=D("10.00")),
+               SubscriptionLineData(description="Appels", unit_price=D("0.10"), mode="metered")],
+    )  # fmt: skip
+    from facturier.billing.services.subscriptions import usage_record
+
+    with at(date(2026, 1, 1)):
+        billing_run()
+    with at(date(2026, 1, 20)):
+        usage_record(sub.lines.get(position=2), occurred_on=date(2026, 1, 20),
+                     quantity=D(50), idempotency_key="jan")  # fmt: skip
+    with at(date(2026, 3, 1)):
+        assert billing_run().issued == 2
+    totals = Invoice.objects.filter(subscription=sub).order_by("period_start")
+    assert [i.total_net for i in totals] == [D("10.00"), D("15.00"), D("10.00")]

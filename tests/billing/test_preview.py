@@ -136,3 +136,15 @@ def test_the_billing_run_issues_what_the_preview_shows(customer, company):
     assert [(i.period_start, i.period_end, i.total_net, i.total_vat) for i in issued] == [
         (s.period_start, s.period_end, s.net, s.vat) for s in shown
     ]
+
+
+def test_twice_a_month_from_the_4th_previews_the_stub(customer):
+    """What the user typed (the 4th) is what the first invoice covers, prorated by days."""
+    items = _preview(customer, frequency_unit="semi_monthly", anchor=date(2027, 1, 4))
+    first, second = items[:2]
+    assert (first.period_start, first.period_end, first.prorated) == (
+        date(2027, 1, 4), date(2027, 1, 14), True,
+    )  # fmt: skip
+    assert (second.period_start, second.period_end, second.prorated) == (
+        date(2027, 1, 15), date(2027, 1, 31), False,
+    )  # fmt: skip

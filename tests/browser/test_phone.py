@@ -29,6 +29,7 @@ MAIN_PAGES = [
     ("web:subscriptions", None),
     ("web:subscription_create", None),
     ("web:subscription", "subscription"),
+    ("web:subscription_edit", "subscription"),
     ("web:invoices", None),
     ("web:invoice", "invoice"),
     ("web:payments", None),

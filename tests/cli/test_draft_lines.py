@@ -60,3 +60,56 @@ def test_an_issued_invoice_never_changes(make_draft):
     assert run("invoices", "show", "999").exit_code == 2
     missing = run("invoices", "set-line", "999", "1", "--quantity", "1")
     assert missing.exit_code == 2 and "no draft with id 999" in missing.output
+
+
+def test_confirm_refuses_a_placeholder_quantity_unless_as_is(customer, company):
+    from datetime import date
+
+    from facturier.billing.models import Invoice
+    from facturier.billing.services.billing_run import billing_run
+    from facturier.billing.services.subscriptions import SubscriptionLineData, subscription_create
+
+    subscription_create(
+        customer=customer, name="Maintenance", actor=SYS, frequency_unit="month",
+        anchor=date.today(),
+        lines=[SubscriptionLineData(description="Heures", quantity=D(0), unit_price=D(80),
+                                    mode="to_confirm")],
+    )  # fmt: skip
+    billing_run(company=company)
+    draft = Invoice.objects.get(status="draft")
+    shown = run("invoices", "show", str(draft.pk))
+    assert "(quantity to confirm)" in shown.output
+    refused = run("invoices", "confirm", str(draft.pk))
+    assert refused.exit_code == 2
+    assert "still has the quantity to confirm (0)" in refused.output
+    assert f"facturier invoices set-line {draft.pk} 1 --quantity Q`, or add --as-is" in (
+        refused.output
+    )
+    assert run("invoices", "issue", str(draft.pk)).exit_code == 2
+    draft.refresh_from_db()
+    assert draft.status == "draft"
+    assert run("invoices", "confirm", str(draft.pk), "--as-is").exit_code == 0
+    draft.refresh_from_db()
+    assert (draft.status, draft.total_net) == ("issued", D(0))
+
+
+def test_set_line_gives_the_quantity_then_confirm_issues(customer, company):
+    from datetime import date
+
+    from facturier.billing.models import Invoice
+    from facturier.billing.services.billing_run import billing_run
+    from facturier.billing.services.subscriptions import SubscriptionLineData, subscription_create
+
+    subscription_create(
+        customer=customer, name="Maintenance", actor=SYS, frequency_unit="month",
+        anchor=date.today(),
+        lines=[SubscriptionLineData(description="Heures", quantity=D(0), unit_price=D(80),
+                                    mode="to_confirm")],
+    )  # fmt: skip
+    billing_run(company=company)
+    draft = Invoice.objects.get(status="draft")
+    assert run("invoices", "set-line", str(draft.pk), "1", "--quantity", "3").exit_code == 0
+    result = run("invoices", "confirm", str(draft.pk))
+    assert result.exit_code == 0, result.output
+    draft.refresh_from_db()
+    assert (draft.status, draft.total_net) == ("issued", D(240))

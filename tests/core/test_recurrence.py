@@ -368,10 +368,16 @@ def test_first_120_periods_are_contiguous_and_never_empty(anchor: date, freq: Fr
     first_120 = list(itertools.islice(periods(Schedule(anchor, freq), until=FAR), 120))
     assert len(first_120) == 120
     assert all(p.days >= 1 for p in first_120)
-    for k, (p, q) in enumerate(itertools.pairwise(first_120)):
+    # Service starts on the anchor; only twice a month, an anchor between the chosen days
+    # starts a stub (index -1) up to the next chosen day.
+    assert first_120[0].start == anchor
+    first = first_120[0].index
+    assert first == (-1 if occurrence_start(anchor, freq, 0) > anchor else 0)
+    for k, (p, q) in enumerate(itertools.pairwise(first_120), start=first):
         assert p.end + timedelta(days=1) == q.start
         assert p.index == k
-        assert p.start == occurrence_start(anchor, freq, k)
+        if k >= 0:
+            assert p.start == occurrence_start(anchor, freq, k)
 
 
 @given(anchors, st.sampled_from([Unit.MONTH, Unit.YEAR]), st.integers(1, 12))
@@ -390,6 +396,41 @@ semi_monthly = st.integers(1, 27).flatmap(
         lambda second: Frequency(Unit.SEMI_MONTHLY, semi_monthly_days=(first, second))
     )
 )
+
+
+@given(anchors, semi_monthly, st.integers(0, 31), st.booleans(), st.integers(1, 80))
+def test_semi_monthly_covers_every_day_from_the_start_exactly_once(
+    anchor: date, freq: Frequency, back: int, with_start: bool, count: int
+) -> None:
+    """Twice a month, whatever the anchor (on a chosen day or between them) and the service
+    start: every day from the first day of service is in exactly one period, and a partial
+    period is prorated against the half-month it is part of."""
+    start = anchor - timedelta(days=back) if with_start else None
+    try:
+        schedule = Schedule(anchor, freq, start=start)
+    except ValueError:
+        assume(False)
+        return
+    first_day = start or anchor
+    spans = list(itertools.islice(periods(schedule, until=FAR), count))
+    days = [p.start + timedelta(days=d) for p in spans for d in range(p.days)]
+    assert days[0] == first_day
+    assert days == [first_day + timedelta(days=i) for i in range(len(days))]  # no gap, no repeat
+    for p in spans:
+        full = occurrence_start(anchor, freq, p.index + 1) - p.start
+        assert p.prorated == (p.days < (p.full_days or full.days))
+        if p.prorated:  # only the stub
+            assert p.index == -1 and p.end + timedelta(days=1) == occurrence_start(anchor, freq, 0)
+
+
+def test_semi_monthly_anchor_on_the_4th_bills_the_4th_to_the_14th() -> None:
+    schedule = Schedule(D(2026, 12, 4), PRESETS["semi_monthly"])
+    first, second = itertools.islice(periods(schedule, until=FAR), 2)
+    assert (first.start, first.end, first.prorated, first.full_days) == (
+        D(2026, 12, 4), D(2026, 12, 14), True, 14,
+    )  # fmt: skip
+    assert (second.start, second.end, second.prorated) == (D(2026, 12, 15), D(2026, 12, 31), False)
+    assert prorate(Decimal("28.00"), first) == Decimal(22)  # 11 of 14 days
 
 
 @given(anchors, semi_monthly)
@@ -424,8 +465,8 @@ def test_end_rule_is_respected(schedule: Schedule) -> None:
 @given(schedules())
 def test_stub_and_cut_periods_stay_contiguous_and_prorate_below_one(schedule: Schedule) -> None:
     some = list(itertools.islice(periods(schedule, until=FAR), 40))
-    first = occurrence_start(schedule.anchor, schedule.frequency, 0)
-    assert some[0].start == min(schedule.start or first, first)
+    # Service starts on the service start or the anchor, billed from that very day.
+    assert some[0].start == (schedule.start or schedule.anchor)
     for p, q in itertools.pairwise(some):
         assert p.end + timedelta(days=1) == q.start
     for p in some:

@@ -157,3 +157,66 @@ def test_service_refusals(make_draft, customer, company):
         invoice_update_draft(draft, actor=SYS, lines=lines, number="F1")
     draft.refresh_from_db()
     assert draft.lines.count() == 2
+
+
+def _page_form(html: str) -> dict[str, str]:
+    """The edit form's inputs as the browser posts them (values as shown)."""
+    import re
+
+    data = {}
+    for tag in re.findall(r"<input[^>]*>", html):
+        name = re.search(r'name="([^"]+)"', tag)
+        if not name or 'type="submit"' in tag or 'type="checkbox"' in tag:
+            continue
+        value = re.search(r'value="([^"]*)"', tag)
+        data[name.group(1)] = value.group(1) if value else ""
+    for select in re.findall(r'<select name="([^"]+)"[^>]*>(.*?)</select>', html, re.S):
+        chosen = re.search(r'<option value="([^"]*)"[^>]*selected', select[1])
+        data[select[0]] = chosen.group(1) if chosen else ""
+    data.pop("csrfmiddlewaretoken", None)
+    return data
+
+
+def test_lines_to_confirm_are_highlighted_and_confirmed_explicitly(owner_client, customer, company):
+    draft = _recurring_draft(customer, company)
+    detail = owner_client.get(reverse("web:invoice", args=[draft.pk])).content.decode()
+    assert 'class="to-confirm"' in detail and "I confirm the quantities as they are" in detail
+    # "Confirm and issue" without the box: refused, nothing issued.
+    refused = owner_client.post(reverse("web:invoice_issue", args=[draft.pk]), follow=True)
+    assert "still has the quantity to confirm (0)" in refused.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == "draft"
+    # The edit page: the line is highlighted; saving it unchanged keeps it to confirm.
+    edit = owner_client.get(reverse("web:invoice_edit", args=[draft.pk])).content.decode()
+    assert 'class="line to-confirm"' in edit
+    data = _page_form(edit)
+    assert data["lines-1-placeholder_quantity"] == "True"
+    response = owner_client.post(
+        reverse("web:invoice_edit", args=[draft.pk]), {**data, "issue": "1"}
+    )
+    assert response.status_code == 200
+    assert 'id="id_lines-1-quantity_error"' in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.status == "draft" and draft.lines.get(position=2).placeholder_quantity
+    # Ticked: issued with the quantities as they are.
+    response = owner_client.post(
+        reverse("web:invoice_edit", args=[draft.pk]), {**data, "issue": "1", "as_is": "1"}
+    )
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert (draft.status, draft.total_net) == ("issued", D(100))
+
+
+def test_a_quantity_given_on_the_draft_page_is_no_longer_to_confirm(
+    owner_client, customer, company
+):
+    draft = _recurring_draft(customer, company)
+    edit = owner_client.get(reverse("web:invoice_edit", args=[draft.pk])).content.decode()
+    data = _page_form(edit) | {"lines-1-quantity": "3"}
+    saved = owner_client.post(reverse("web:invoice_edit", args=[draft.pk]), data)
+    assert saved.status_code == 302
+    assert not draft.lines.get(position=2).placeholder_quantity
+    issued = owner_client.post(reverse("web:invoice_issue", args=[draft.pk]))
+    assert issued.status_code == 302
+    draft.refresh_from_db()
+    assert (draft.status, draft.total_net) == ("issued", D(340))

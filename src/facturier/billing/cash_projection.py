@@ -3,8 +3,8 @@
 The exact forecast (`facturier.billing.forecast`) builds every future invoice line by line
 (pauses, prorations, usage estimates): about 10 ms per subscription, far too slow for a
 dashboard chart with 10,000 subscriptions. This projection keeps what moves the cash:
-each active subscription's recurring lines (fixed and "to confirm", with the quantity and
-price changes in effect today) incl. VAT, billed on the schedule's billing dates from its next
+each active subscription's recurring lines (fixed and "to confirm", the lines and the quantity
+and price changes in effect today) incl. VAT, billed on the schedule's billing dates from its next
 billing date (end rules and cancellations respected), paid after its payment terms. It leaves
 out metered usage, proration of a cut last period and pauses (a paused subscription counts
 for nothing); the Forecast page shows the exact figures.
@@ -41,7 +41,7 @@ def _gross_per_period(
     company: Company, subs: QuerySet[Subscription], today: date
 ) -> dict[int, Decimal]:
     """Σ lines incl. VAT of each subscription, VAT rounded per rate as on an invoice."""
-    lines = queries.recurring_lines(company, None).filter(subscription__in=subs)
+    lines = queries.recurring_lines(company, None, on=today).filter(subscription__in=subs)
     gross: dict[int, Decimal] = defaultdict(Decimal)
     for r in queries.line_totals(lines, ["subscription_id", "vat_code"], today=today):
         net = round_money(Decimal(r["total"] or 0), company.currency)

@@ -110,13 +110,20 @@ def _amount_on(today: date) -> Any:
     return ExpressionWrapper(quantity * price * _discount(), output_field=MONEY)
 
 
-def recurring_lines(company: Company, sales_rep: User | None) -> QuerySet[SubscriptionLine]:
+def recurring_lines(
+    company: Company, sales_rep: User | None, *, on: date | None = None
+) -> QuerySet[SubscriptionLine]:
+    """The recurring lines (billed on `on`, when given: a line added from a later date or
+    removed before it is not)."""
     # Metered lines have no committed amount: they are not recurring revenue.
     qs = SubscriptionLine.objects.filter(subscription__company=company).exclude(
         mode=LineMode.METERED
     )
     if sales_rep:
         qs = qs.filter(subscription__customer__sales_rep=sales_rep)
+    if on is not None:
+        qs = qs.filter(Q(starts_on__isnull=True) | Q(starts_on__lte=on))
+        qs = qs.filter(Q(ends_on__isnull=True) | Q(ends_on__gte=on))
     return qs
 
 
@@ -144,7 +151,7 @@ def line_totals(
 
 def current_mrr(company: Company, *, today: date, sales_rep: User | None = None) -> Decimal:
     lines = (
-        recurring_lines(company, sales_rep)
+        recurring_lines(company, sales_rep, on=today)
         # Active and started: a subscription starting next month is not revenue yet.
         .filter(subscription__status=SubscriptionStatus.ACTIVE)
         .annotate(began=Coalesce("subscription__start", "subscription__anchor"))
@@ -187,8 +194,10 @@ def mrr_history(
         .annotate(
             # Only month ends are looked at: a start or a cancellation is exact to the month,
             # which keeps one row per (frequency, start month, stop month) whatever the count.
+            # A line added later begins then (never before its subscription starts).
             began=TruncMonth(
-                Coalesce("subscription__start", "subscription__anchor"), output_field=DateField()
+                Coalesce("starts_on", "subscription__start", "subscription__anchor"),
+                output_field=DateField(),
             ),
             cancelled=TruncMonth("subscription__cancelled_from"),
             # A finished subscription is its own group: it stops after its last period.
@@ -196,7 +205,9 @@ def mrr_history(
         )
     )
     keys = ["subscription__frequency_unit", "subscription__interval", "began", "cancelled"]
-    rows = line_totals(lines, [*keys, "subscription__end_date", "finished_id"], today=today)
+    rows = line_totals(
+        lines, [*keys, "subscription__end_date", "ends_on", "finished_id"], today=today
+    )
     finished_ids = [r["finished_id"] for r in rows if r["finished_id"]]
     last_ends = dict(
         BilledPeriod.objects.filter(subscription_id__in=finished_ids)
@@ -227,6 +238,8 @@ def _stop(row: dict[str, Any]) -> date | None:
         stops.append(row["cancelled"])
     if row["subscription__end_date"]:
         stops.append(row["subscription__end_date"] + timedelta(days=1))
+    if row["ends_on"]:  # a line removed from a date
+        stops.append(row["ends_on"] + timedelta(days=1))
     if row["finished_after"]:
         stops.append(row["finished_after"] + timedelta(days=1))
     return min(stops) if stops else None

@@ -9,6 +9,7 @@ usage still to come) and flagged.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -16,13 +17,16 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any
 
-from facturier.billing.models import Customer, Subscription, SubscriptionLine
+from facturier.billing.models import Customer, ScheduledChange, Subscription, SubscriptionLine
+from facturier.billing.services import recurring_lines as rl
 from facturier.billing.services.drafts import LineData, build_lines, line_inputs
 from facturier.billing.services.errors import InvalidInput
+from facturier.billing.services.subscription_edit import EditPlan, subscription_edit_plan
 from facturier.billing.services.subscriptions import (
     SubscriptionLineData,
     _lines,
     check_dates,
+    pauses_of,
     schedule_of,
     schedule_period_check,
     schedule_window_check,
@@ -77,6 +81,7 @@ class PreviewInvoice:
     gross: Decimal
     metered: bool = False  # metered usage comes on top of the amounts shown
     to_confirm: bool = False  # waits as a draft for someone to confirm it
+    was: Decimal | None = None  # an edit's preview: the amount excl. VAT before the edit
 
 
 def _line_data(source: SubscriptionLine, values: SubscriptionLine | sl.DraftLine) -> LineData:
@@ -192,3 +197,88 @@ def _unsaved(
     schedule_period_check(schedule)
     check_dates(sub)  # the same refusals as creation: not more than a year back...
     return sub, schedule
+
+
+def next_invoices(
+    sub: Subscription, *, today: date, count: int = PREVIEW_COUNT
+) -> list[PreviewInvoice]:
+    """The next `count` invoices of a saved subscription, as the billing run will price them
+    (periods already billed, paused or cancelled are left out; changes inside a billed
+    period add their prorated difference to the next invoice). Metered usage is not known
+    yet: those lines count for nothing and are flagged. Reads `sub`'s relations from the
+    caches `recurring_lines.freeze_related` sets when present (an edit's preview sets them
+    to the edited lines)."""
+    if "_lines" not in sub.__dict__:
+        rl.freeze_related([sub])
+    schedule = schedule_of(sub)
+    handled = {p.start for p in rl.billed_of(sub)}
+    billed = rl.billed_periods(sub)
+    pauses = pauses_of(sub)
+    first = rec.index_after(schedule, max(handled)) if handled else rec.first_index(schedule)
+    consumed: set[int] = set()
+    out: list[PreviewInvoice] = []
+    for period in rec.periods_from(schedule, max(first, rec.first_index(schedule))):
+        if len(out) >= count or (sub.cancelled_from and period.start >= sub.cancelled_from):
+            break
+        if period.start in handled or any(p.covers(period.start) for p in pauses):
+            continue
+        invoice = rl.period_invoice(sub, schedule, period, billed=billed, usage={},
+                                    consumed=consumed)  # fmt: skip
+        billed.append(period)
+        totals = compute_totals(
+            line_inputs(build_lines(sub.company, invoice.lines)), sub.company.currency
+        )
+        metered = any(line.mode == "metered" for line in rl.lines_of(sub) if line.ends_on is None)
+        out.append(
+            PreviewInvoice(
+                period_start=period.start, period_end=period.end,
+                billing_date=invoice.billing_date, issue_on=max(invoice.billing_date, today),
+                prorated=period.prorated, net=totals.net, vat=totals.vat, gross=totals.gross,
+                metered=metered, to_confirm=invoice.to_confirm,
+            )
+        )  # fmt: skip
+    return out
+
+
+def subscription_edit_preview(
+    sub: Subscription, *, today: date, count: int = PREVIEW_COUNT, **edit: Any
+) -> list[PreviewInvoice]:
+    """The next invoices of `sub` as `subscription_update(sub, **edit)` would leave it, each
+    with its amount before the edit (`was`) when the edit changes it. Checked as the
+    service checks (InvalidInput / NotAllowed name the field); nothing is written."""
+    before = {i.period_start: i.net for i in next_invoices(sub, today=today, count=count)}
+    plan = subscription_edit_plan(sub, **edit)
+    edited = _edited(plan)
+    return [
+        dataclasses.replace(item, was=before.get(item.period_start))
+        if before.get(item.period_start) != item.net
+        else item
+        for item in next_invoices(edited, today=today, count=count)
+    ]
+
+
+def _edited(plan: EditPlan) -> Subscription:
+    """The edited subscription in memory: its lines and changes as the edit leaves them
+    (new rows get stand-in negative ids, never saved)."""
+    sub = plan.sub
+    new_changes: dict[int, list[ScheduledChange]] = {}
+    stand_in = 0
+    lines = []
+    for line in plan.lines:
+        if line in plan.dropped:
+            continue
+        if line.pk is None:
+            stand_in -= 1
+            line.pk = stand_in
+        lines.append(line)
+    for change in plan.changes:
+        stand_in -= 1
+        change.pk = stand_in
+        new_changes.setdefault(change.line.pk, []).append(change)
+    for line in lines:
+        existing = list(line.changes.all()) if line.pk > 0 else []
+        line.__dict__["_changes"] = existing + new_changes.get(line.pk, [])
+    sub.__dict__["_lines"] = lines
+    sub.__dict__["_billed"] = list(sub.billed_periods.all())
+    sub.__dict__["_pauses"] = list(sub.pauses.all())
+    return sub

@@ -250,7 +250,10 @@ class EndRule:
 class Schedule:
     """Everything that decides a subscription's periods and billing dates."""
 
-    anchor: date  # the billing anchor: start of the first full period
+    # The billing anchor: occurrences are computed from it, and service starts on it (or on
+    # `start`). Twice a month, an anchor between the two chosen days begins a prorated stub
+    # up to the next chosen day; otherwise it is the start of the first full period.
+    anchor: date
     frequency: Frequency
     end: EndRule = EndRule()  # frozen, so sharing the default is safe
     # Service start before the anchor: a prorated stub period [start, anchor - 1] comes first.
@@ -272,9 +275,16 @@ class Schedule:
             raise ValueError("end date must not be before the first period start")
 
 
+def _service_start(schedule: Schedule) -> date:
+    """The first day of service: the service start when given, else the anchor."""
+    return schedule.start if schedule.start is not None else schedule.anchor
+
+
 def _has_stub(schedule: Schedule) -> bool:
-    first = _occurrence(schedule.anchor, schedule.frequency, 0)
-    return schedule.start is not None and schedule.start < first
+    """Whether service starts before the first occurrence: with a service start before the
+    anchor, or twice a month with an anchor between the two chosen days (4th with days 1
+    and 15: occurrence 0 is the 15th, and the 4th-14th is a prorated stub, never dropped)."""
+    return _service_start(schedule) < _occurrence(schedule.anchor, schedule.frequency, 0)
 
 
 def _first_index(schedule: Schedule) -> int:
@@ -282,8 +292,8 @@ def _first_index(schedule: Schedule) -> int:
 
 
 def _first_start(schedule: Schedule) -> date:
-    if schedule.start is not None and _has_stub(schedule):
-        return schedule.start
+    if _has_stub(schedule):
+        return _service_start(schedule)
     return _occurrence(schedule.anchor, schedule.frequency, 0)
 
 
@@ -297,6 +307,9 @@ def first_start(schedule: Schedule) -> date:
 
     >>> first_start(Schedule(date(2026, 2, 1), PRESETS["monthly"], start=date(2026, 1, 15)))
     datetime.date(2026, 1, 15)
+    >>> twice = Schedule(date(2026, 12, 4), PRESETS["semi_monthly"])
+    >>> first_start(twice), period_at(twice, -1).end, period_at(twice, -1).full_days
+    (datetime.date(2026, 12, 4), datetime.date(2026, 12, 14), 14)
     """
     return _first_start(schedule)
 
@@ -350,7 +363,7 @@ prorated=True, full_days=31)
     anchor, freq = schedule.anchor, schedule.frequency
     full_start = _occurrence(anchor, freq, index)
     next_start = _occurrence(anchor, freq, index + 1)
-    start = schedule.start if index == -1 and schedule.start is not None else full_start
+    start = _service_start(schedule) if index == -1 else full_start
     end = next_start - ONE_DAY
     rule = schedule.end
     if rule.prorate_last and rule.until is not None and rule.until < end:

@@ -35,6 +35,22 @@ class PlanLine:
     quantity: Decimal
     unit_price: Decimal
     mode: Literal["fixed", "metered", "to_confirm"] = "fixed"
+    # The days the line is billed, inclusive: None is from the first period / with no end.
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+    def window(self, start: date, end: date) -> tuple[date, date] | None:
+        """The part of ``[start, end]`` the line is billed for, None if none.
+
+        >>> line = PlanLine(1, "x", Decimal(1), Decimal(1), ends_on=date(2026, 4, 10))
+        >>> line.window(date(2026, 4, 1), date(2026, 4, 30))
+        (datetime.date(2026, 4, 1), datetime.date(2026, 4, 10))
+        >>> line.window(date(2026, 5, 1), date(2026, 5, 31)) is None
+        True
+        """
+        lo = max(start, self.starts_on) if self.starts_on else start
+        hi = min(end, self.ends_on) if self.ends_on else end
+        return (lo, hi) if lo <= hi else None
 
 
 @dataclass(frozen=True)
@@ -91,23 +107,33 @@ def period_lines(
     metered_period: Period | None = None,
 ) -> list[DraftLine]:
     """Lines for one period: fixed and to-confirm lines split at each change inside the
-    period and prorated by days; metered lines for ``metered_period`` with the usage given."""
+    period and prorated by days; metered lines for ``metered_period`` with the usage given.
+
+    A line added or removed inside the period (``starts_on``, ``ends_on``) is billed for its
+    days only, prorated; a metered line while its metered period overlaps its days, and
+    whenever usage of it is still unbilled (late usage is never lost)."""
     base = _base_days(period)
     out: list[DraftLine] = []
     for line in lines:
         if line.mode == "metered":
-            if metered_period is not None:
+            quantity = (usage or {}).get(line.key, Decimal(0))
+            if metered_period is not None and (
+                quantity or line.window(metered_period.start, metered_period.end)
+            ):
                 _q, price = values_at(line, changes, metered_period.start)
-                quantity = (usage or {}).get(line.key, Decimal(0))
                 out.append(
                     DraftLine(line.key, line.description, quantity, price,
                               metered_period.start, metered_period.end)
                 )  # fmt: skip
             continue
+        billed = line.window(period.start, period.end)
+        if billed is None:
+            continue
+        lo, hi = billed
         inside = (c for c in changes if c.key == line.key)
-        cuts = sorted({c.effective for c in inside if period.start < c.effective <= period.end})
-        starts = [period.start, *cuts]
-        for seg_start, next_start in zip(starts, [*cuts, period.end + ONE_DAY], strict=True):
+        cuts = sorted({c.effective for c in inside if lo < c.effective <= hi})
+        starts = [lo, *cuts]
+        for seg_start, next_start in zip(starts, [*cuts, hi + ONE_DAY], strict=True):
             seg_end = next_start - ONE_DAY
             days = (seg_end - seg_start).days + 1
             quantity, price = values_at(line, changes, seg_start)
@@ -142,10 +168,13 @@ def adjustment_lines(
         period = next((q for q in billed if q.start <= change.effective <= q.end), None)
         if line is None or period is None or line.mode == "metered":
             continue
+        served = line.window(change.effective, period.end)
+        if served is None or served[0] != change.effective:
+            continue  # the line is not billed on that day: the change moves no amount
         before = [c for c in changes if c is not change and c.effective < change.effective]
         old_q, old_p = values_at(line, before, change.effective)
         new_q, new_p = values_at(line, [*before, change], change.effective)
-        days = (period.end - change.effective).days + 1
+        days = (served[1] - change.effective).days + 1
         diff = _scaled(new_q * new_p - old_q * old_p, days, _base_days(period))
         if diff == 0:
             continue
@@ -156,7 +185,7 @@ def adjustment_lines(
                 quantity=Decimal(1) if diff > 0 else Decimal(-1),
                 unit_price=abs(diff).quantize(_PRICE, rounding=ROUND_HALF_UP),
                 period_start=change.effective,
-                period_end=period.end,
+                period_end=served[1],
                 note=f"{days}/{_base_days(period)} d",
                 adjusts=change.change_id,
             )

@@ -208,6 +208,11 @@ class InvoiceLine(models.Model):
     net_amount = models.DecimalField(max_digits=14, decimal_places=2)
     period_start = models.DateField(null=True, blank=True)
     period_end = models.DateField(null=True, blank=True)
+    # Set by the billing run on a line "to confirm": the quantity is the subscription's
+    # placeholder, not yet confirmed by a person. Cleared when someone edits the quantity;
+    # a draft is not issued with such a line unless its quantities are confirmed as they are
+    # (on an issued invoice, True says the placeholder was confirmed as is).
+    placeholder_quantity = models.BooleanField(_("quantity to confirm"), default=False)
 
     class Meta:
         ordering = ["invoice", "position"]

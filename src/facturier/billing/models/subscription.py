@@ -122,6 +122,11 @@ class SubscriptionLine(models.Model):
     unit_price = models.DecimalField(_("unit price"), max_digits=18, decimal_places=6)
     discount_percent = models.DecimalField(max_digits=5, decimal_places=2, default=0)
     vat_code = models.CharField(_("VAT"), max_length=20, choices=VAT_CHOICES, default="FR-20")
+    # The days the line is billed, inclusive (None: from the subscription's start / with no
+    # end). A line added or removed by an edit takes effect from a period not yet billed, so
+    # what was invoiced never changes; the row stays, for the history and its usage.
+    starts_on = models.DateField(_("billed from"), null=True, blank=True)
+    ends_on = models.DateField(_("billed until"), null=True, blank=True)
 
     class Meta:
         ordering = ["subscription", "position"]

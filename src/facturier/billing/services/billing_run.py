@@ -305,6 +305,7 @@ def _plan_subscription(sub: Subscription, seller: dict[str, Any], today: date) -
     has_metered = any(line.mode == "metered" for line in rl.lines_of(sub))
     consumed: set[int] = set()
     writes = []
+    usage_until: date | None = None  # usage up to here is on an invoice of this run
     for planned in plan:
         period = planned.period
         outcome = Outcome(
@@ -315,7 +316,8 @@ def _plan_subscription(sub: Subscription, seller: dict[str, Any], today: date) -
             writes.append(_Write(sub, planned, outcome))
             continue
         metered = rl._metered_period(schedule, period) if has_metered else None
-        usage = rl.unbilled_usage(sub, metered.end) if metered else {}
+        usage = rl.unbilled_usage(sub, metered.end, after=usage_until) if metered else {}
+        usage_until = metered.end if metered else usage_until
         invoice = rl.period_invoice(
             sub, schedule, period, billed=billed, usage=usage, consumed=consumed
         )

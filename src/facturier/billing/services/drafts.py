@@ -56,6 +56,8 @@ class LineData:
     product: Product | None = None
     period_start: date | None = None
     period_end: date | None = None
+    # A recurring line "to confirm" whose quantity nobody has confirmed yet (see InvoiceLine).
+    placeholder_quantity: bool = False
 
 
 def line_data_of(line: InvoiceLine) -> LineData:
@@ -72,6 +74,7 @@ def line_data_of(line: InvoiceLine) -> LineData:
         product=line.product,
         period_start=line.period_start,
         period_end=line.period_end,
+        placeholder_quantity=line.placeholder_quantity,
     )
 
 
@@ -189,6 +192,7 @@ def build_lines(company: Company, lines: Sequence[LineData]) -> list[InvoiceLine
                 net_amount=net,
                 period_start=data.period_start,
                 period_end=data.period_end,
+                placeholder_quantity=data.placeholder_quantity,
             )
         )
     return built

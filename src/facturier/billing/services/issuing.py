@@ -34,7 +34,7 @@ from facturier.billing.models import (
     SeriesCounter,
 )
 from facturier.billing.services.actors import Actor, actor_require
-from facturier.billing.services.audit import audit_event_build, chain_head_lock
+from facturier.billing.services.audit import audit_event_build, audit_record, chain_head_lock
 from facturier.billing.services.errors import MissingMentions, NotAllowed
 from facturier.billing.services.settlement import settlement_refresh
 from facturier.billing.snapshots import buyer_snapshot, document_content, seller_snapshot
@@ -81,23 +81,39 @@ class IssueResult:
     refused: dict[int, MissingMentions | NotAllowed] = field(default_factory=dict)
 
 
-def invoice_issue(invoice: Invoice, *, actor: Actor) -> Invoice:
+@transaction.atomic
+def invoice_issue(invoice: Invoice, *, actor: Actor, as_is: bool = False) -> Invoice:
     """Issue one draft, or raise MissingMentions / NotAllowed with nothing changed (also
     PermissionRefused when the actor may not issue it).
 
+    A recurring draft whose line "to confirm" still has its placeholder quantity is refused
+    (the field names the line) unless `as_is`: the person confirms the quantities as they are.
     Issuing an already issued document returns it unchanged (a retry is harmless).
     """
-    result = invoices_issue([invoice.pk], actor=actor)
+    pending = []
+    if as_is and invoice.status == InvoiceStatus.DRAFT:
+        pending = list(
+            invoice.lines.filter(placeholder_quantity=True).values_list("position", flat=True)
+        )
+    result = invoices_issue([invoice.pk], actor=actor, as_is=as_is)
     if invoice.pk in result.refused:
         raise result.refused[invoice.pk]
     invoice.refresh_from_db()
+    if pending and result.issued:
+        # Who confirmed which placeholder quantities as they were (the lines keep the flag).
+        audit_record(
+            company=invoice.company, actor=actor, action="invoice.quantities_confirmed",
+            object_type="invoice", object_id=invoice.pk,
+            data={"number": invoice.number, "lines": pending},
+        )  # fmt: skip
     return invoice
 
 
 @transaction.atomic
-def invoices_issue(invoice_ids: Sequence[int], *, actor: Actor) -> IssueResult:
+def invoices_issue(invoice_ids: Sequence[int], *, actor: Actor, as_is: bool = False) -> IssueResult:
     """Issue many drafts in one transaction; drafts that cannot be issued are reported in
-    `refused` and left as they were, without consuming a number.
+    `refused` and left as they were, without consuming a number (`as_is`: see
+    `invoice_issue`).
 
     The actor must be allowed to issue every one of them (invoices, credit notes): if not,
     PermissionRefused is raised before anything is written."""
@@ -114,6 +130,8 @@ def invoices_issue(invoice_ids: Sequence[int], *, actor: Actor) -> IssueResult:
     ready: dict[tuple[int, str], list[Invoice]] = {}
     for draft in drafts:
         try:
+            if not as_is:
+                _refuse_placeholders(draft)
             _prepare(draft)
         except (MissingMentions, NotAllowed) as exc:
             result.refused[draft.pk] = exc
@@ -138,6 +156,22 @@ def _periods_invoiced(issued: Sequence[Invoice]) -> None:
     if recurring:
         BilledPeriod.objects.filter(invoice_id__in=recurring, outcome=PeriodOutcome.DRAFTED).update(
             outcome=PeriodOutcome.INVOICED
+        )
+
+
+def _refuse_placeholders(draft: Invoice) -> None:
+    """A line to confirm still holding the subscription's placeholder quantity is not issued
+    by mistake: the person gives the quantity, or confirms the quantities as they are."""
+    pending = [line for line in draft.lines.all() if line.placeholder_quantity]
+    if pending:
+        line = min(pending, key=lambda x: x.position)
+        raise NotAllowed(
+            _(
+                "Line %(n)s (“%(d)s”) still has the quantity to confirm (%(q)s): give the "
+                "quantity of the period, or confirm the quantities as they are."
+            )
+            % {"n": line.position, "d": line.description, "q": line.quantity.normalize()},
+            field=f"lines[{line.position}].quantity",
         )
 
 

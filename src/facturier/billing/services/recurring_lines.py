@@ -66,10 +66,14 @@ def billed_of(sub: Subscription) -> list[BilledPeriod]:
 
 
 def plan_lines(sub: Subscription) -> list[sl.PlanLine]:
-    return [
-        sl.PlanLine(line.pk, line.description, line.quantity, line.unit_price, line.mode)  # type: ignore[arg-type]
-        for line in lines_of(sub)
-    ]
+    return [plan_line(line, line.pk) for line in lines_of(sub)]
+
+
+def plan_line(line: SubscriptionLine, key: int) -> sl.PlanLine:
+    return sl.PlanLine(
+        key, line.description, line.quantity, line.unit_price, line.mode,  # type: ignore[arg-type]
+        starts_on=line.starts_on, ends_on=line.ends_on,
+    )  # fmt: skip
 
 
 def plan_changes(
@@ -85,6 +89,12 @@ def plan_changes(
     ]
 
 
+def plan_changes_of(line: SubscriptionLine) -> list[sl.Change]:
+    """One line's changes, as `core` takes them."""
+    return [sl.Change(c.line_id, c.effective, c.quantity, c.unit_price, c.pk)
+            for c in changes_of(line)]  # fmt: skip
+
+
 def _metered_period(schedule: rec.Schedule, period: rec.Period) -> rec.Period | None:
     """Usage is billed in arrears: with the period itself when billing in arrears, with the
     previous period when billing in advance (none before the first)."""
@@ -96,10 +106,16 @@ def _metered_period(schedule: rec.Schedule, period: rec.Period) -> rec.Period | 
         return None
 
 
-def unbilled_usage(sub: Subscription, until: date) -> dict[int, Decimal]:
+def unbilled_usage(
+    sub: Subscription, until: date, *, after: date | None = None
+) -> dict[int, Decimal]:
+    """Usage not billed yet up to `until` (and after `after`: a catch-up run planning several
+    periods at once gives each usage record to the first of them only)."""
+    records = UsageRecord.objects.filter(line__subscription=sub, invoice__isnull=True)
+    if after is not None:
+        records = records.filter(occurred_on__gt=after)
     rows = (
-        UsageRecord.objects.filter(line__subscription=sub, invoice__isnull=True)
-        .filter(occurred_on__lte=until)
+        records.filter(occurred_on__lte=until)
         .values("line_id")
         .annotate(total=exact_sum("quantity", places=4))
     )
@@ -143,6 +159,8 @@ def period_invoice(
             )
         if source.mode == "metered":
             text += f" – {words['usage']}"
+        # A line to confirm carries its placeholder quantity until a person confirms it.
+        placeholder = source.mode == "to_confirm" and not draft.adjusts
         lines.append(
             LineData(
                 description=text,
@@ -155,13 +173,14 @@ def period_invoice(
                 product=source.product,
                 period_start=draft.period_start,
                 period_end=draft.period_end,
+                placeholder_quantity=placeholder,
             )
         )
     return PeriodInvoice(
         period=period,
         billing_date=rec.billing_date(schedule, period),
         lines=lines,
-        to_confirm=any(line.mode == "to_confirm" for line in subscription_lines.values()),
+        to_confirm=any(line.placeholder_quantity for line in lines),
         adjusted_changes=[a.adjusts for a in adjustments if a.adjusts],
         metered=metered,
     )

@@ -563,6 +563,14 @@ def usage_record(
             field="occurred_on",
         )
     check_date(occurred_on, "occurred_on", today=today)
+    if (line.starts_on and occurred_on < line.starts_on) or (
+        line.ends_on and occurred_on > line.ends_on
+    ):
+        raise InvalidInput(
+            _("this line is not billed on %(date)s: usage recorded then would never be billed")
+            % {"date": format_date(occurred_on)},
+            field="occurred_on",
+        )
     try:
         with transaction.atomic():
             record = UsageRecord.objects.create(
@@ -575,9 +583,11 @@ def usage_record(
 
 
 @transaction.atomic
-def draft_confirm(invoice: Invoice, *, actor: Actor) -> Invoice:
+def draft_confirm(invoice: Invoice, *, actor: Actor, as_is: bool = False) -> Invoice:
     """Issue a recurring draft that waited for confirmation or review (issuing marks its
-    billing period "invoiced", whichever path issues it)."""
+    billing period "invoiced", whichever path issues it). A line to confirm still holding
+    its placeholder quantity is refused unless `as_is` (the quantities confirmed as they
+    are)."""
     from facturier.billing.services.issuing import invoice_issue
 
-    return invoice_issue(invoice, actor=actor)
+    return invoice_issue(invoice, actor=actor, as_is=as_is)

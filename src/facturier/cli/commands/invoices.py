@@ -113,9 +113,10 @@ def show(number: str, company_ref: str | None) -> None:
     for line in inv.lines.order_by("position"):
         total = format_amount(line.net_amount, inv.currency)
         price = format_amount(line.unit_price.normalize(), inv.currency)
+        mark = "  (quantity to confirm)" if line.placeholder_quantity and not inv.is_issued else ""
         click.echo(
             f"  {line.position:>2}. {line.quantity.normalize():>8} × {price:>12}"
-            f"  {line.description[:50]:<50} {total:>14}"
+            f"  {line.description[:50]:<50} {total:>14}{mark}"
         )
     for b in inv.vat_breakdown:
         base = format_amount(Decimal(str(b["base"])), inv.currency)
@@ -128,17 +129,39 @@ def show(number: str, company_ref: str | None) -> None:
         click.echo(delivery)
 
 
+AS_IS = click.option(
+    "--as-is", "as_is", is_flag=True,
+    help="Confirm the quantities of the lines to confirm as they are (placeholders included).",
+)  # fmt: skip
+
+
+def _placeholder_hint(draft_id: int, exc: Exception) -> click.ClickException:
+    """A line still to confirm: say how to give its quantity, or to confirm it as it is."""
+    field = getattr(exc, "field", None) or ""
+    position = field.removeprefix("lines[").split("]")[0]
+    return click.ClickException(
+        f"{getattr(exc, 'message', exc)} Give it with `facturier invoices set-line {draft_id} "
+        f"{position} --quantity Q`, or add --as-is."
+    )
+
+
 @invoices.command("issue")
 @click.argument("draft_id", type=int)
+@AS_IS
 @company_option
 @friendly_errors
-def issue(draft_id: int, company_ref: str | None) -> None:
+def issue(draft_id: int, as_is: bool, company_ref: str | None) -> None:
     """Issue a draft: number it, date it today, freeze it."""
-    from facturier.billing.services import invoice_issue
+    from facturier.billing.services import NotAllowed, invoice_issue
 
     company = resolve_company(company_ref)
     draft = _draft(company, draft_id)
-    inv = invoice_issue(draft, actor=actor())
+    try:
+        inv = invoice_issue(draft, actor=actor(), as_is=as_is)
+    except NotAllowed as exc:
+        if (exc.field or "").endswith("].quantity"):
+            raise _placeholder_hint(draft_id, exc) from exc
+        raise
     assert inv.issue_date is not None  # set by issuing
     click.echo(f"Issued {inv.number} on {format_date(inv.issue_date)}.")
 
@@ -202,9 +225,10 @@ def set_line(
     changes: dict[str, Any] = {
         "quantity": quantity, "unit_price": price, "description": description,
     }  # fmt: skip
-    lines[position - 1] = replace(
-        lines[position - 1], **{k: v for k, v in changes.items() if v is not None}
-    )
+    given = {k: v for k, v in changes.items() if v is not None}
+    if quantity is not None:
+        given["placeholder_quantity"] = False  # the quantity is now a person's
+    lines[position - 1] = replace(lines[position - 1], **given)
     draft = invoice_update_draft(draft, lines=lines, actor=actor())
     click.echo(
         f"Draft {draft.pk}: line {position} changed; total "
@@ -214,15 +238,25 @@ def set_line(
 
 @invoices.command("confirm")
 @click.argument("draft_id", type=int)
+@AS_IS
 @company_option
 @friendly_errors
-def confirm(draft_id: int, company_ref: str | None) -> None:
-    """Confirm a recurring draft (review or lines to confirm) and issue it."""
+def confirm(draft_id: int, as_is: bool, company_ref: str | None) -> None:
+    """Confirm a recurring draft (review or lines to confirm) and issue it.
+
+    A line to confirm whose quantity nobody gave yet (set-line) is refused unless --as-is.
+    """
+    from facturier.billing.services import NotAllowed
     from facturier.billing.services.subscriptions import draft_confirm
 
     company = resolve_company(company_ref)
     draft = _draft(company, draft_id)
-    inv = draft_confirm(draft, actor=actor())
+    try:
+        inv = draft_confirm(draft, actor=actor(), as_is=as_is)
+    except NotAllowed as exc:
+        if (exc.field or "").endswith("].quantity"):
+            raise _placeholder_hint(draft_id, exc) from exc
+        raise
     assert inv.issue_date is not None  # set by issuing
     click.echo(f"Issued {inv.number} on {format_date(inv.issue_date)}.")
 

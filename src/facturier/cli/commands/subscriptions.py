@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -59,7 +59,7 @@ def list_(company_ref: str | None) -> None:
         )
 
 
-def _parse_line(spec: str) -> SubscriptionLineData:
+def _parse_line(spec: str, option: str = "--line") -> SubscriptionLineData:
     from facturier.billing.services.subscriptions import SubscriptionLineData
 
     parts = [p.strip() for p in spec.split(";")]
@@ -67,13 +67,13 @@ def _parse_line(spec: str) -> SubscriptionLineData:
         raise click.BadParameter(
             f"expected 'DESCRIPTION;QUANTITY;UNIT PRICE[;VAT CODE[;MODE]]', not {len(parts)} "
             f"fields in '{spec}'",
-            param_hint="--line",
+            param_hint=option,
         )
     try:
         quantity = Decimal(parts[1].replace(",", "."))
         price = Decimal(parts[2].replace(",", ".").replace(" ", ""))
     except InvalidOperation as exc:
-        raise click.BadParameter(f"not a number in '{spec}'", param_hint="--line") from exc
+        raise click.BadParameter(f"not a number in '{spec}'", param_hint=option) from exc
     return SubscriptionLineData(
         description=parts[0], quantity=quantity, unit_price=price,
         vat_code=parts[3] if len(parts) > 3 and parts[3] else None,
@@ -258,6 +258,140 @@ def change(
         line, effective=effective, actor=actor(), quantity=quantity, unit_price=price
     )
     click.echo(f"Line {position} changes from {format_date(effective)}.")
+
+
+@subscriptions.command("edit")
+@click.argument("sub_id", type=int)
+@click.option("--name", help="New name.")
+@click.option(
+    "--sales-rep", "sales_rep", metavar="USER", help="Username of the sales rep ('' for none)."
+)
+@click.option("--copy-sales-rep/--no-copy-sales-rep", default=None, help="Copy the sales rep.")
+@click.option("--send/--no-send", "send", default=None, help="Email the invoices.")
+@click.option("--payment-terms", "terms", type=int, metavar="N", help="Payment terms in days.")
+@click.option("--po", help="Purchase order reference ('' for none).")
+@click.option("--count", type=int, help="End after N invoices in all.")
+@click.option("--until", type=DATE, help="Last day of service.")
+@click.option("--never", is_flag=True, help="No end.")
+@click.option(
+    "--prorate-last/--no-prorate-last",
+    default=None,
+    help="With --until: cut and prorate the last period.",
+)
+@click.option("--review/--no-review", default=None, help="Keep each invoice as a draft for review.")
+@click.option(
+    "--add-line",
+    "add",
+    multiple=True,
+    metavar="SPEC",
+    help="Add a line from --from: DESCRIPTION;QUANTITY;UNIT PRICE[;VAT[;MODE]]. Repeatable.",
+)
+@click.option(
+    "--remove-line",
+    "remove",
+    type=int,
+    multiple=True,
+    metavar="N",
+    help="Stop billing line N from --from. Repeatable.",
+)
+@click.option(
+    "--line", "position", type=int, metavar="N", help="Change line N (with --quantity/--price)."
+)
+@click.option("--quantity", type=AMOUNT, help="With --line: its new quantity from --from.")
+@click.option("--price", type=AMOUNT, help="With --line: its new unit price from --from.")
+@click.option("--from", "effective", type=DATE, help="The day the line changes take effect.")
+@click.option(
+    "--preview", is_flag=True, help="Show the next invoices with the change; save nothing."
+)
+@company_option
+@friendly_errors
+def edit(
+    sub_id: int, name: str | None, sales_rep: str | None, copy_sales_rep: bool | None,
+    send: bool | None, terms: int | None, po: str | None, count: int | None,
+    until: date | None, never: bool, prorate_last: bool | None, review: bool | None,
+    add: tuple[str, ...], remove: tuple[int, ...], position: int | None,
+    quantity: Decimal | None, price: Decimal | None, effective: date | None,
+    preview: bool, company_ref: str | None,
+) -> None:  # fmt: skip
+    """Edit a subscription; what was already invoiced never changes.
+
+    Header options (name, sales rep, emailing, payment terms, purchase order, review) apply
+    to every invoice not issued yet, drafts waiting included. Line changes take effect from
+    --from: a line is added or removed from the first period not invoiced yet at the
+    earliest; a quantity or price from the start of the last invoiced period (the prorated
+    difference then goes on the next invoice).
+    """
+    from facturier.billing.services.subscription_edit import LineChange, subscription_update
+
+    if sum([count is not None, until is not None, never]) > 1:
+        raise click.UsageError("give one of --count, --until and --never")
+    if (quantity is not None or price is not None) and position is None:
+        raise click.UsageError("--quantity and --price go with --line N")
+    if position is not None and quantity is None and price is None:
+        raise click.UsageError("--line N needs --quantity or --price")
+    company = resolve_company(company_ref)
+    sub = _sub(company, sub_id)
+    fields = _edit_fields(company, name=name, sales_rep=sales_rep, copy_sales_rep=copy_sales_rep,
+                          send=send, terms=terms, po=po, review=review)  # fmt: skip
+    if count is not None:
+        fields.update(end_kind="count", end_count=count)
+    elif until is not None:
+        fields.update(end_kind="until", end_date=until)
+    elif never:
+        fields["end_kind"] = "never"
+    if prorate_last is not None:
+        fields["prorate_last"] = prorate_last
+    changes = [LineChange(position, quantity, price)] if position is not None else []
+    edits: dict[str, Any] = dict(
+        effective=effective, add_lines=[_parse_line(x, "--add-line") for x in add],
+        remove_lines=list(remove), line_changes=changes, **fields,
+    )  # fmt: skip
+    if preview:
+        _print_preview(sub, edits)
+        return
+    before = sub.awaiting_approval
+    updated = subscription_update(sub, actor=actor(), **edits)
+    click.echo(f"Subscription {updated.pk} updated; next billing date {_next(updated)}.")
+    if updated.awaiting_approval and not before:
+        click.echo("It now awaits approval: its invoices are prepared as drafts until then.")
+
+
+def _edit_fields(company: Company, **given: Any) -> dict[str, Any]:
+    """The header fields given on the command line, as `subscription_update` takes them."""
+    names = {
+        "name": "name", "copy_sales_rep": "copy_sales_rep", "send": "send_invoices",
+        "terms": "payment_terms_days", "po": "customer_po", "review": "review_before_issue",
+    }  # fmt: skip
+    fields = {names[k]: v for k, v in given.items() if k in names and v is not None}
+    rep = given.get("sales_rep")
+    if rep is not None:
+        from django.contrib.auth.models import User
+
+        user = User.objects.filter(username=rep, membership__company=company).first()
+        if rep and user is None:
+            raise click.BadParameter(f"no user '{rep}' in the company", param_hint="--sales-rep")
+        fields["sales_rep"] = user
+    return fields
+
+
+def _print_preview(sub: Subscription, edits: dict[str, Any]) -> None:
+    from facturier.billing import clock
+    from facturier.billing.preview import subscription_edit_preview
+    from facturier.core.money import format_amount
+
+    today = clock.company_today(sub.company)
+    for item in subscription_edit_preview(sub, today=today, **edits):
+        was = (
+            f"  (was {format_amount(item.was, sub.company.currency)})"
+            if item.was is not None
+            else ""
+        )
+        click.echo(
+            f"{format_date(item.issue_on)}  {format_date(item.period_start)} → "
+            f"{format_date(item.period_end)}  {format_amount(item.net, sub.company.currency):>14}"
+            f" excl. VAT{was}"
+        )
+    click.echo("Nothing saved (--preview).")
 
 
 @subscriptions.command("usage")

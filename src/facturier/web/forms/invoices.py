@@ -99,10 +99,17 @@ class InvoiceLineForm(LineForm):
     discount_amount = MoneyField(
         required=False, max_digits=14, decimal_places=2, min_value=0, widget=forms.HiddenInput
     )
+    # A recurring draft's line whose quantity is still the placeholder (to confirm).
+    placeholder_quantity = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         del self.fields["mode"]
+
+    @property
+    def to_confirm(self) -> bool:
+        """Whether the line still waits for its quantity (as stored; the page highlights it)."""
+        return bool(self.initial.get("placeholder_quantity"))
 
     def invoice_line(self, *, explicit: bool = False) -> LineData:
         """The line to build. `explicit` (editing a draft): the values shown are the line's
@@ -121,6 +128,9 @@ class InvoiceLineForm(LineForm):
             product=line.product,
             period_start=data.get("period_start"),
             period_end=data.get("period_end"),
+            # Still the placeholder until someone changes the quantity shown.
+            placeholder_quantity=bool(data.get("placeholder_quantity"))
+            and "quantity" not in self.changed_data,
         )
 
     def line_data(self) -> Any:

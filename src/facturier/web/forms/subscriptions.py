@@ -17,6 +17,7 @@ from facturier.billing.models import Customer, Product, SubscriptionLine
 from facturier.billing.models.catalog import UNIT_CHOICES, VAT_CHOICES, LineKindChoices
 from facturier.billing.models.subscription import EndKind, LineMode, Timing
 from facturier.billing.services.errors import ServiceError
+from facturier.billing.services.subscription_edit import LineChange
 from facturier.billing.services.subscriptions import SubscriptionLineData
 from facturier.core.recurrence import PRESETS
 from facturier.web.forms.common import DateInput, decimal_field, require
@@ -44,34 +45,11 @@ UNIT_OF_CUSTOM = [
 ]
 
 
-class SubscriptionForm(forms.Form):
-    customer = forms.ModelChoiceField(queryset=Customer.objects.none(), label=_("Customer"))
+class _SubscriptionFields(forms.Form):
+    """What the creation and the edit forms share: name, end rule, invoicing and copies."""
+
     name = forms.CharField(
         label=_("Name"), max_length=200, help_text=_("Shown in lists, e.g. “Hosting Pro”.")
-    )
-    frequency = forms.ChoiceField(label=_("Frequency"), choices=FREQUENCY_CHOICES)
-    every = forms.IntegerField(label=_("Every"), min_value=1, max_value=366, required=False)
-    unit = forms.ChoiceField(label=_("Unit"), choices=UNIT_OF_CUSTOM, required=False)
-    semi_monthly_day1 = forms.IntegerField(
-        label=_("First day of the month"), min_value=1, max_value=27, initial=1, required=False
-    )
-    semi_monthly_day2 = forms.IntegerField(
-        label=_("Second day of the month"), min_value=2, max_value=31, initial=15, required=False
-    )
-    anchor = forms.DateField(
-        label=_("First period starts on"),
-        widget=DateInput(),
-        help_text=_("Every later period is computed from this date (31st → end of month)."),
-    )
-    start = forms.DateField(
-        label=_("Service starts earlier, on"),
-        widget=DateInput(),
-        required=False,
-        help_text=_("Optional: the days before the first period are billed first, prorated."),
-    )
-    timing = forms.ChoiceField(label=_("Billing"), choices=Timing.choices, initial="advance")
-    days_before = forms.IntegerField(
-        label=_("Days before the period (in advance)"), min_value=0, max_value=90, initial=0
     )
     end_kind = forms.ChoiceField(label=_("Ends"), choices=EndKind.choices, initial="never")
     end_count = forms.IntegerField(
@@ -98,25 +76,72 @@ class SubscriptionForm(forms.Form):
     )
     customer_po = forms.CharField(label=_("Purchase order"), max_length=50, required=False)
 
-    def __init__(
-        self, *args: Any, customers: QuerySet[Customer], users: QuerySet[User], **kwargs: Any
-    ) -> None:
+    def __init__(self, *args: Any, users: QuerySet[User], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["customer"].queryset = customers  # type: ignore[attr-defined]
         self.fields["sales_rep"].queryset = users  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
+        if data.get("end_kind") == EndKind.COUNT and not data.get("end_count"):
+            require(self, "end_count", _("Give the number of invoices."))
+        if data.get("end_kind") == EndKind.UNTIL and not data.get("end_date"):
+            require(self, "end_date", _("Give the last day of service."))
+        return data
+
+    def options(self) -> dict[str, Any]:
+        """The invoicing options the services take beside the schedule."""
+        data = self.cleaned_data
+        return {
+            "sales_rep": data.get("sales_rep"),
+            "copy_sales_rep": bool(data.get("copy_sales_rep")),
+            "send_invoices": bool(data.get("send_invoices")),
+            "review_before_issue": bool(data.get("review_before_issue")),
+            "payment_terms_days": data.get("payment_terms_days"),
+            "customer_po": data.get("customer_po") or "",
+        }
+
+
+class SubscriptionForm(_SubscriptionFields):
+    customer = forms.ModelChoiceField(queryset=Customer.objects.none(), label=_("Customer"))
+    frequency = forms.ChoiceField(label=_("Frequency"), choices=FREQUENCY_CHOICES)
+    every = forms.IntegerField(label=_("Every"), min_value=1, max_value=366, required=False)
+    unit = forms.ChoiceField(label=_("Unit"), choices=UNIT_OF_CUSTOM, required=False)
+    semi_monthly_day1 = forms.IntegerField(
+        label=_("First day of the month"), min_value=1, max_value=27, initial=1, required=False
+    )
+    semi_monthly_day2 = forms.IntegerField(
+        label=_("Second day of the month"), min_value=2, max_value=31, initial=15, required=False
+    )
+    anchor = forms.DateField(
+        label=_("First period starts on"),
+        widget=DateInput(),
+        help_text=_("Every later period is computed from this date (31st → end of month)."),
+    )
+    start = forms.DateField(
+        label=_("Service starts earlier, on"),
+        widget=DateInput(),
+        required=False,
+        help_text=_("Optional: the days before the first period are billed first, prorated."),
+    )
+    timing = forms.ChoiceField(label=_("Billing"), choices=Timing.choices, initial="advance")
+    days_before = forms.IntegerField(
+        label=_("Days before the period (in advance)"), min_value=0, max_value=90, initial=0
+    )
+
+    def __init__(
+        self, *args: Any, customers: QuerySet[Customer], users: QuerySet[User], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, users=users, **kwargs)
+        self.fields["customer"].queryset = customers  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
         if data.get("frequency") == CUSTOM:
             if not data.get("every"):
                 require(self, "every", _("Give the number of days, weeks, months or years."))
             if not data.get("unit"):
                 require(self, "unit", _("Choose days, weeks, months or years."))
-        if data.get("end_kind") == EndKind.COUNT and not data.get("end_count"):
-            require(self, "end_count", _("Give the number of invoices."))
-        if data.get("end_kind") == EndKind.UNTIL and not data.get("end_date"):
-            require(self, "end_date", _("Give the last day of service."))
         return data
 
     def schedule(self) -> dict[str, Any]:
@@ -133,7 +158,8 @@ class SubscriptionForm(forms.Form):
             "anchor": data["anchor"],
             "start": data.get("start"),
             "timing": data["timing"],
-            "days_before": data.get("days_before") or 0,
+            # Read in advance only (a hidden field keeps what was typed before "in arrears").
+            "days_before": (data.get("days_before") or 0) if data["timing"] == "advance" else 0,
             "end_kind": data["end_kind"],
             "prorate_last": bool(data.get("prorate_last")),
         }
@@ -145,18 +171,6 @@ class SubscriptionForm(forms.Form):
         if data["end_kind"] == EndKind.UNTIL:
             schedule["end_date"] = data["end_date"]
         return schedule
-
-    def options(self) -> dict[str, Any]:
-        """The invoicing options `subscription_create` takes beside the schedule."""
-        data = self.cleaned_data
-        return {
-            "sales_rep": data.get("sales_rep"),
-            "copy_sales_rep": bool(data.get("copy_sales_rep")),
-            "send_invoices": bool(data.get("send_invoices")),
-            "review_before_issue": bool(data.get("review_before_issue")),
-            "payment_terms_days": data.get("payment_terms_days"),
-            "customer_po": data.get("customer_po") or "",
-        }
 
 
 # A service's field name → this form's.
@@ -241,7 +255,74 @@ class BaseLineFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
             raise forms.ValidationError(_("Give at least one line."))
 
 
-LineFormSet = forms.formset_factory(LineForm, formset=BaseLineFormSet, extra=3, max_num=50)
+# One line block to start with: "Add a line" adds more.
+LineFormSet = forms.formset_factory(LineForm, formset=BaseLineFormSet, extra=1, max_num=50)
+
+
+class _NewLines(BaseLineFormSet):
+    """Lines added by an edit: none is fine (an edit may change only the header)."""
+
+    def clean(self) -> None:
+        return None
+
+
+NewLineFormSet = forms.formset_factory(LineForm, formset=_NewLines, extra=0, max_num=50)
+
+
+class SubscriptionEditForm(_SubscriptionFields):
+    """The header and end rule of a saved subscription, and the date its lines change from."""
+
+    effective = forms.DateField(
+        label=_("Line changes take effect from"), widget=DateInput(), required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        data["name"] = data.get("name") or ""
+        return data
+
+    def changes(self) -> dict[str, Any]:
+        """Every header and end field as `subscription_update` takes them (it keeps what
+        differs from the subscription)."""
+        data = self.cleaned_data
+        return {
+            "name": data["name"],
+            **self.options(),
+            "end_kind": data["end_kind"],
+            "end_count": data.get("end_count"),
+            "end_date": data.get("end_date"),
+            "prorate_last": bool(data.get("prorate_last")),
+        }
+
+
+class CurrentLineForm(forms.Form):
+    """A line of the subscription: its quantity and price from the edit's date, or removed.
+    The values shown travel with the form (hidden initial): only what was changed counts."""
+
+    position = forms.IntegerField(widget=forms.HiddenInput())
+    quantity = decimal_field(_("Quantity"), max_digits=16, decimal_places=4, min_value=0)
+    unit_price = decimal_field(
+        _("Unit price excl. VAT"), max_digits=18, decimal_places=6, min_value=0
+    )
+    remove = forms.BooleanField(label=_("Remove from that date"), required=False)
+    line: SubscriptionLine | None = None  # the line shown (the view sets it)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("quantity", "unit_price"):
+            self.fields[name].show_hidden_initial = True
+
+    def change(self) -> LineChange | None:
+        changed = self.changed_data
+        data = self.cleaned_data
+        quantity = data["quantity"] if "quantity" in changed else None
+        price = data["unit_price"] if "unit_price" in changed else None
+        if quantity is None and price is None:
+            return None
+        return LineChange(data["position"], quantity, price)
+
+
+CurrentLineFormSet = forms.formset_factory(CurrentLineForm, extra=0, max_num=200)
 
 _LINE_FIELD = re.compile(r"^lines\[(\d+)\](?:\.(\w+))?$")
 

@@ -197,6 +197,7 @@ def _forms(request: WebRequest, data: Any = None, draft: Invoice | None = None) 
 _LINE_FIELDS = (
     "product", "description", "quantity", "unit_price", "vat_code", "unit_code",
     "discount_percent", "kind", "period_start", "period_end", "discount_amount",
+    "placeholder_quantity",
 )  # fmt: skip
 # A service's field name → this form's.
 _INVOICE_FIELDS = {"payment_terms": "payment_terms_days"}
@@ -222,7 +223,8 @@ def invoice_edit(request: WebRequest, pk: int) -> HttpResponse:
 
 def _invoice_form(request: WebRequest, draft: Invoice | None) -> HttpResponse:
     def page(form: Any, lines: Any) -> HttpResponse:
-        context = {"form": form, "lines": lines, "draft": draft}
+        to_confirm = draft is not None and draft.lines.filter(placeholder_quantity=True).exists()
+        context = {"form": form, "lines": lines, "draft": draft, "to_confirm": to_confirm}
         return render(request, "web/invoices/form.html", context)
 
     if request.method != "POST":
@@ -256,7 +258,8 @@ def _invoice_form(request: WebRequest, draft: Invoice | None) -> HttpResponse:
                         draft, lines=line_data, actor=request.actor, **header
                     )
                 if issue:  # a recurring draft's period becomes "invoiced" too
-                    invoice = invoice_issue(invoice, actor=request.actor)
+                    as_is = "as_is" in request.POST  # quantities to confirm, as they are
+                    invoice = invoice_issue(invoice, actor=request.actor, as_is=as_is)
         except ServiceError as exc:
             if not add_line_error(formset, lines, exc):
                 exc.field = _INVOICE_FIELDS.get(exc.field or "", exc.field)
@@ -286,6 +289,10 @@ def _detail_context(request: WebRequest, invoice: Invoice, **forms: Any) -> dict
     return {
         "invoice": invoice,
         "lines": lines,
+        # A recurring draft's lines whose quantity nobody confirmed yet: highlighted.
+        "to_confirm": [
+            x.position for x in lines if x.placeholder_quantity and not invoice.is_issued
+        ],
         "today": today,
         "is_invoice": is_invoice,
         "open_invoice": open_invoice,
@@ -371,10 +378,12 @@ def _act(request: WebRequest, pk: int, run: Any, done: str) -> HttpResponse:
 @requires(Can.ISSUE_INVOICES)
 @require_POST
 def invoice_issue_view(request: WebRequest, pk: int) -> HttpResponse:
+    as_is = "as_is" in request.POST  # "I confirm the quantities as they are"
+
     def run(invoice: Invoice) -> Invoice:
         if invoice.is_issued:
             return invoice
-        return invoice_issue(invoice, actor=request.actor)
+        return invoice_issue(invoice, actor=request.actor, as_is=as_is)
 
     return _act(request, pk, run, _("%(n)s issued."))
 

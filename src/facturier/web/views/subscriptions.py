@@ -4,11 +4,13 @@ pause, resume, cancel, change a quantity or price at a date."""
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.models import User
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -16,15 +18,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from facturier.billing import clock
+from facturier.billing.kpis import line_totals, recurring_lines
 from facturier.billing.models import (
     BilledPeriod,
+    Company,
     Product,
     Subscription,
+    SubscriptionLine,
     SubscriptionStatus,
 )
+from facturier.billing.models.subscription import LineMode
 from facturier.billing.preview import first_run_count, subscription_preview
 from facturier.billing.services.errors import ServiceError
 from facturier.billing.services.subscriptions import (
+    schedule_of,
     subscription_approve,
     subscription_cancel,
     subscription_change,
@@ -32,6 +39,9 @@ from facturier.billing.services.subscriptions import (
     subscription_pause,
     subscription_resume,
 )
+from facturier.core import kpis
+from facturier.core import recurrence as rec
+from facturier.core.money import round_money
 from facturier.core.recurrence import PRESETS
 from facturier.web.access import (
     Can,
@@ -53,6 +63,11 @@ from facturier.web.forms.subscriptions import (
     add_line_error,
 )
 from facturier.web.paging import paginate
+from facturier.web.search import matching
+from facturier.web.views.subscription_edit import (
+    subscription_edit_preview_view,
+    subscription_edit_view,
+)
 
 STATUS_FILTERS = SubscriptionStatus.choices
 
@@ -93,17 +108,37 @@ def subscription_list(request: WebRequest) -> HttpResponse:
     if status in SubscriptionStatus.values:
         qs = qs.filter(status=status)
     q = request.GET.get("q", "").strip()
-    if q:
-        qs = qs.filter(
-            Q(name__icontains=q) | Q(customer__legal_name__icontains=q) | Q(customer__code=q)
-        )
+    if q:  # accents and case aside: "eleve" finds "Élève"
+        qs = qs.filter(matching(q, "name", "customer__legal_name", "customer__code"))
     customer = object_id(request.GET.get("customer"))
     if customer is not None:  # not an id: no such filter
         qs = qs.filter(customer_id=customer)
+    metered = SubscriptionLine.objects.filter(subscription=OuterRef("pk"), mode=LineMode.METERED)
+    qs = qs.annotate(has_metered=Exists(metered))
     context = paginate(request, qs.order_by("next_billing_date", "pk"))
-    rows = [(sub, frequency_label(sub)) for sub in context["page_obj"]]
-    context.update(rows=rows, statuses=STATUS_FILTERS, status=status, q=q)
+    page = list(context["page_obj"])
+    amounts = _amounts(request.company, page, clock.company_today(request.company))
+    rows = [(sub, frequency_label(sub), amounts.get(sub.pk)) for sub in page]
+    context.update(
+        rows=rows, statuses=STATUS_FILTERS, status=status, q=q, currency=request.company.currency
+    )
     return render(request, "web/subscriptions/list.html", context)
+
+
+def _amounts(
+    company: Company, subs: list[Subscription], today: date
+) -> dict[int, tuple[Decimal, Decimal]]:
+    """(per period, per month) excl. VAT of each subscription of the page: its recurring
+    lines and prices in effect today (metered usage aside), summed in SQL."""
+    lines = recurring_lines(company, None, on=today).filter(subscription__in=subs)
+    by_sub = {sub.pk: sub for sub in subs}
+    out = {}
+    for row in line_totals(lines, ["subscription_id"], today=today):
+        sub = by_sub[row["subscription_id"]]
+        total = Decimal(row["total"] or 0)
+        item = kpis.RecurringAmount(total, sub.frequency_unit, sub.interval)
+        out[sub.pk] = (round_money(total, company.currency), kpis.mrr([item], company.currency))
+    return out
 
 
 def _company_users(request: WebRequest) -> QuerySet[User]:
@@ -225,8 +260,12 @@ def _detail_context(request: WebRequest, sub: Subscription, **forms: Any) -> dic
     history = BilledPeriod.objects.filter(subscription=sub).select_related("invoice")
     context = paginate(request, history.order_by("-start"), per_page=24)
     open_pause = sub.pauses.filter(end__isnull=True).first()
+    schedule = schedule_of(sub)
     context.update(
         sub=sub,
+        today=today,
+        # What the first invoice covers: a stub from the service start is prorated.
+        first_period=rec.period_or_none(schedule, rec.first_index(schedule)),
         frequency=frequency_label(sub),
         lines=lines,
         pauses=sub.pauses.order_by("start"),
@@ -338,6 +377,10 @@ def subscription_change_view(request: WebRequest, pk: int) -> HttpResponse:
 
 urlpatterns = [
     path("", subscription_list, name="subscriptions"),
+    path("<int:pk>/edit/", subscription_edit_view, name="subscription_edit"),
+    path(
+        "<int:pk>/edit/preview/", subscription_edit_preview_view, name="subscription_edit_preview"
+    ),
     path("new/", subscription_create_view, name="subscription_create"),
     path("preview/", subscription_preview_view, name="subscription_preview"),
     path("<int:pk>/", subscription_detail, name="subscription"),

@@ -58,9 +58,36 @@ function facturierCharts(root) {
   });
 }
 
+/* Fields that apply to one choice only: <div data-show-when="end_kind=count"> (or
+   "frequency=custom,weekly") shows while the form's control of that name has one of the values,
+   and is hidden otherwise. Without JavaScript every field shows, with the help texts marked
+   data-nojs that say which apply; those are hidden here. Hidden fields are still posted: the
+   server reads each one only for the choice it belongs to. */
+function facturierShowWhen(root) {
+  root.querySelectorAll("form").forEach((form) => {
+    const blocks = form.querySelectorAll("[data-show-when]");
+    if (!blocks.length || form.dataset.showWhenReady) return;
+    form.dataset.showWhenReady = "1";
+    const update = () => {
+      blocks.forEach((block) => {
+        const [name, values] = block.dataset.showWhen.split("=");
+        const control = form.elements.namedItem(name);
+        const value = control && "value" in control ? control.value : "";
+        block.hidden = !values.split(",").includes(value);
+      });
+    };
+    form.addEventListener("change", update);
+    form.querySelectorAll("[data-nojs]").forEach((note) => {
+      note.hidden = true;
+    });
+    update();
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   facturierMenu();
   facturierConfirm();
   facturierCharts(document);
+  facturierShowWhen(document);
 });
 document.addEventListener("htmx:load", (event) => facturierCharts(event.target));
