@@ -13,7 +13,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +113,11 @@ def checkpoint_make(*, company: Company) -> Checkpoint:
         )  # fmt: skip
 
 
+# Company id → the local day its checkpoint was refused (this process): tried again the next
+# day, not on every tick of the worker.
+_refused_on: dict[int, date] = {}
+
+
 def checkpoints_make_due(*, now: datetime | None = None) -> int:
     """The worker's daily job: a checkpoint for each company whose chains moved since its
     last one and that has none yet today (its local day). Returns how many were made; a
@@ -123,6 +128,8 @@ def checkpoints_make_due(*, now: datetime | None = None) -> int:
         last = company.checkpoints.order_by("-at", "-pk").first()
         today = clock.company_today(company, at=now)
         if last is not None and clock.company_today(company, at=last.at) >= today:
+            continue
+        if _refused_on.get(company.pk) == today:
             continue
         head = getattr(company, "chain_head", None)
         if head is None or (
@@ -135,6 +142,7 @@ def checkpoints_make_due(*, now: datetime | None = None) -> int:
             checkpoint_make(company=company)
         except CheckpointRefused as exc:
             log.error("audit checkpoint: %s", exc)
+            _refused_on[company.pk] = today
             continue
         made += 1
     return made

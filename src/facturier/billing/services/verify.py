@@ -87,6 +87,8 @@ class _CompanyCheck:
         self.head = ChainHead.objects.filter(company=company).first() or ChainHead()
         self.archived: dict[int, dict[str, Any]] = {}  # invoice id → its chained archive
         self.signed = False
+        # Checkpoints the chains no longer pass through: a document named beats an event.
+        self.rewritten: dict[str, Break] = {}
 
     def run(self) -> None:
         read = checkpoints_read(self.company)
@@ -97,6 +99,9 @@ class _CompanyCheck:
         self.signed = read.signed
         self._events(read.marks)
         self._documents(read.marks)
+        for kind in ("documents", "events"):
+            if kind in self.rewritten:
+                self.first.setdefault("checkpoints", self.rewritten[kind])
         self.report.breaks += self.first.values()
 
     def _break(self, chain: str, where: str, why: str) -> None:
@@ -113,7 +118,7 @@ class _CompanyCheck:
                 self._break("events", f"event {event.pk}", why)
             mark = expected.get(count)
             if mark is not None and mark.last_event_hash != event.hash:
-                self._rewritten(mark, f"event {count}")
+                self._rewritten(mark, "events", f"event {count}")
             if event.action == ARCHIVED:
                 invoice_id = int(event.object_id)
                 if invoice_id in self.archived:
@@ -125,10 +130,11 @@ class _CompanyCheck:
             self._break("events", "head", "last event missing")
         for mark in marks:
             if mark.events > count:
-                self._rewritten(mark, f"event {mark.events} (the chain has {count})")
+                self._rewritten(mark, "events", f"event {mark.events} (the chain has {count})")
 
-    def _rewritten(self, mark: Mark, where: str) -> None:
-        self._break("checkpoints", mark.name, f"the chains no longer pass through it: {where}")
+    def _rewritten(self, mark: Mark, kind: str, where: str) -> None:
+        why = f"the chains no longer pass through it: {where}"
+        self.rewritten.setdefault(kind, Break("checkpoints", self.company.pk, mark.name, why))
 
     # The document chain, its issue events and its archive ---------------------------------
 
@@ -144,7 +150,7 @@ class _CompanyCheck:
                 self._break("documents", where, why)
             mark = expected.get(index)
             if mark is not None and mark.last_document_hash != doc.content_hash:
-                self._rewritten(mark, f"document {index} ({doc.number})")
+                self._rewritten(mark, "documents", f"document {index} ({doc.number})")
             self._issue_event(doc, next(issue_events, None))
             self._archive(doc, pending)
             previous = doc.content_hash
@@ -163,7 +169,9 @@ class _CompanyCheck:
             )  # fmt: skip
         for mark in marks:
             if mark.documents > index:
-                self._rewritten(mark, f"document {mark.documents} (the chain has {index})")
+                self._rewritten(
+                    mark, "documents", f"document {mark.documents} (the chain has {index})"
+                )
         for invoice_id, data in self.archived.items():
             self._break(
                 "archive", str(data.get("number")),
