@@ -4,12 +4,13 @@ auditor (docs/invoicing.md, "Audit")."""
 from __future__ import annotations
 
 import sys
+from datetime import date
 from pathlib import Path
 
 import click
 
 from facturier.cli.main import EXIT_FAILED, cli, friendly_errors
-from facturier.cli.params import resolve_company
+from facturier.cli.params import DATE, company_option, resolve_company
 
 
 @cli.group()
@@ -101,3 +102,26 @@ def keygen(output: Path) -> None:
     click.echo(f"Wrote {output} (readable by its owner only).")
     click.echo(f"Public key (base64): {public_key_text(key)}")
     click.echo(f"Key id: {key_id(public_key_text(key))}")
+
+
+@audit.command("export")
+@company_option
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="A new directory, or a file name ending in .zip.")  # fmt: skip
+@click.option("--from", "start", type=DATE, help="Documents issued from this date.")
+@click.option("--to", "end", type=DATE, help="Documents issued up to this date.")
+@friendly_errors
+def export(company_ref: str | None, output: Path, start: date | None, end: date | None) -> None:
+    """Export for a tax auditor: the issued documents as hashed, their archived PDF/XML, the
+    audit chain, the signed checkpoints and a manifest; check it with
+    scripts/verify_export.py (no Facturier needed)."""
+    from facturier.billing.audit_export import audit_export
+
+    company = resolve_company(company_ref)
+    summary = audit_export(company=company, output=output, start=start, end=end)
+    click.echo(
+        f"Wrote {summary.path}: {summary.documents} documents, {summary.events} events, "
+        f"{summary.files} archived files, {summary.checkpoints} checkpoints."
+    )
+    if not summary.manifest["complete"]:
+        click.echo("A partial export: the chains are checked within the range only.")
