@@ -10,10 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Q
 
 from facturier.billing.archive import ARCHIVE_PREFIX, archive_put
 from facturier.billing.models import ArchivedDocument, Invoice
@@ -54,8 +51,10 @@ def document_archive(*, invoice_id: int, pdf: bytes, xml: bytes) -> ArchivedDocu
             return done
         if not invoice.is_issued or invoice.number is None:
             raise NotAllowed("only an issued document is archived", field="invoice")
-        pdf_name = _place(archive_name(invoice, "pdf"), pdf)
-        xml_name = _place(archive_name(invoice, "xml"), xml)
+        # The names are the company's and the number's (unique per company, no "." in a
+        # number): no other archive holds them, so a file found there was never archived.
+        pdf_name = archive_put(archive_name(invoice, "pdf"), pdf)
+        xml_name = archive_put(archive_name(invoice, "xml"), xml)
         head = chain_head_lock(invoice.company)
         archive = ArchivedDocument.objects.create(
             invoice=invoice,
@@ -69,11 +68,3 @@ def document_archive(*, invoice_id: int, pdf: bytes, xml: bytes) -> ArchivedDocu
             object_id=invoice.pk, data=archived_event_data(archive, invoice.number), head=head,
         )  # fmt: skip
     return archive
-
-
-def _place(name: str, data: bytes) -> str:
-    if ArchivedDocument.objects.filter(Q(pdf_name=name) | Q(xml_name=name)).exists():
-        # Another archive holds this name (never expected: numbers are unique): never touch
-        # an archived file, take a new, suffixed name.
-        return default_storage.save(name, ContentFile(data))
-    return archive_put(name, data)
