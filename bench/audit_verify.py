@@ -13,19 +13,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
-
-import _render_seed
-import _seed
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", type=int)
     args = parser.parse_args(argv)
-    _seed._setup()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "facturier.settings")
+    import django
+
+    django.setup()
+    import _render_seed  # they import the services: after setup
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)

@@ -210,7 +210,7 @@ def test_worker_logs_a_refusal_once_a_day(company, make_draft, settings, caplog)
     with time_machine.travel(datetime(2026, 3, 2, 9, tzinfo=UTC), tick=False):
         assert checkpoints_make_due() == 0
         assert checkpoints_make_due() == 0
-    refusals = [r for r in caplog.records if "checkpoint key" in r.getMessage()]
+    refusals = [r for r in caplog.records if "FACTURIER_CHECKPOINT_KEY" in r.getMessage()]
     assert len(refusals) == 1
     assert not Checkpoint.objects.exists()
 
