@@ -78,14 +78,25 @@ class _Out:
             path.mkdir(parents=True, exist_ok=True)
 
     def write(self, name: str, data: bytes, *, listed: bool = True) -> None:
-        if listed:
-            self.digests[name] = hashlib.sha256(data).hexdigest()
+        self.stream(name, iter([data]), listed=listed)
+
+    def stream(self, name: str, chunks: Iterator[bytes], *, listed: bool = True) -> None:
+        """Write `name` from chunks, never holding the whole file (documents.jsonl…)."""
+        digest = hashlib.sha256()
         if self.zip is not None:
-            self.zip.writestr(name, data)
-            return
-        target = self.path / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+            with self.zip.open(name, "w", force_zip64=True) as f:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    f.write(chunk)
+        else:
+            target = self.path / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open("wb") as f:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    f.write(chunk)
+        if listed:
+            self.digests[name] = digest.hexdigest()
 
     def close(self) -> None:
         if self.zip is not None:
@@ -228,7 +239,7 @@ def _write_documents(
             "content_hash", flat=True
         )[:1]
         previous = next(iter(before), "")
-    out.write("documents.jsonl", b"".join(_document_lines(rows, summary)))
+    out.stream("documents.jsonl", _document_lines(rows, summary))
     return {"first_index": first, "previous_hash": previous}
 
 
@@ -260,7 +271,7 @@ def _write_events(
                          "hash": event.hash, "content": event_content(event)})  # fmt: skip
 
     first_seq = seq + 1
-    out.write("events.jsonl", b"".join(lines()))
+    out.stream("events.jsonl", lines())
     return {"first_seq": first_seq, "previous_hash": previous}
 
 
