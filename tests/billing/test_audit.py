@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from facturier.billing.models import AuditEvent
 from facturier.billing.services import audit_verify, invoice_issue, payment_record
@@ -123,3 +124,18 @@ def test_cli_summary_counts(history):
         f"OK: {AuditEvent.objects.count()} audit events and 2 issued documents verified; "
         "0 archived documents, 0 checkpoints."
     )
+
+
+@pytest.mark.postgres
+def test_truncated_documents_detected(history):
+    """The audit's finding: with the triggers bypassed, `TRUNCATE billing_invoice CASCADE`
+    empties the documents and everything that references them; verify says so."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only (SQLite has no TRUNCATE)")
+    first, _second = history
+    with connection.cursor() as cur:
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    raw_sql("TRUNCATE billing_invoice CASCADE")
+    [brk] = audit_verify()
+    assert (brk.chain, brk.where) == ("documents", first.number)
+    assert brk.why.endswith("but the document is missing")
