@@ -27,8 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
-    import _render_seed  # they import the services: after setup
     from django.core.management import call_command
+
+    import _render_seed  # they import the services: after setup
 
     call_command("migrate", verbosity=0)
     from facturier.billing.models import Company
