@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export DJANGO_SETTINGS_MODULE := facturier.settings
-CODE   := $(wildcard src tests bench)
+CODE   := $(wildcard src tests bench scripts)
 
 .DEFAULT_GOAL := help
 .PHONY: help install install-dev setup run serve browser test lint format bench screenshots clean

@@ -3,7 +3,7 @@
 Everything a deployment changes comes from the environment (the Configuration table of
 README.md lists it): DATABASE_URL, FACTURIER_DATA_DIR, FACTURIER_SECRET_KEY, FACTURIER_DEBUG,
 FACTURIER_ALLOWED_HOSTS, FACTURIER_HTTPS, FACTURIER_ADMIN, FACTURIER_TRUSTED_PROXIES,
-FACTURIER_SESSION_*, FACTURIER_SMTP_* and FACTURIER_STORAGE_*.
+FACTURIER_SESSION_*, FACTURIER_SMTP_*, FACTURIER_STORAGE_* and FACTURIER_CHECKPOINT_*.
 """
 
 from __future__ import annotations
@@ -130,6 +130,26 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Signed checkpoints of the audit chains (docs/invoicing.md, "Audit"): an Ed25519 private key
+# that never enters the database, given as FACTURIER_CHECKPOINT_KEY (PEM, or the base64 of its
+# 32 bytes) or as the file FACTURIER_CHECKPOINT_KEY_FILE (`facturier audit keygen` makes one).
+# Without either, the embedded default (SQLite) makes <data dir>/checkpoint_key.pem on first
+# use, beside the database (see the caveat in the docs); another database gets unsigned
+# checkpoints, and `audit verify` says so. FACTURIER_CHECKPOINT_TRUSTED_KEYS lists the public
+# keys (base64, comma-separated) of earlier keys whose checkpoints still count.
+CHECKPOINT_KEY = os.environ.get("FACTURIER_CHECKPOINT_KEY", "").strip()
+CHECKPOINT_KEY_FILE = os.environ.get("FACTURIER_CHECKPOINT_KEY_FILE", "").strip()
+CHECKPOINT_KEY_CREATE = not (CHECKPOINT_KEY or CHECKPOINT_KEY_FILE) and (
+    DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+)
+if CHECKPOINT_KEY_CREATE:
+    CHECKPOINT_KEY_FILE = str(DATA_DIR / "checkpoint_key.pem")
+CHECKPOINT_TRUSTED_KEYS = [
+    k.strip()
+    for k in os.environ.get("FACTURIER_CHECKPOINT_TRUSTED_KEYS", "").split(",")
+    if k.strip()
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -10,6 +10,7 @@ from django.db import connection
 from facturier.billing.models import AuditEvent
 from facturier.billing.services import audit_verify, invoice_issue, payment_record
 from tests.actors import SYS
+from tests.guards import raw_sql
 
 
 @pytest.fixture
@@ -24,22 +25,8 @@ def history(make_draft, customer):
 
 
 def _bypass_guards(sql: str, params: list[object]) -> None:
-    """What an attacker with database access would do: drop the guard, write, restore."""
-    with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            cur.execute("SET session_replication_role = replica")  # triggers off
-            cur.execute(sql, params)
-            cur.execute("SET session_replication_role = DEFAULT")
-        else:
-            names = ["facturier_audit_update", "facturier_invoice_update"]
-            saved = {}
-            for name in names:
-                cur.execute("SELECT sql FROM sqlite_master WHERE name = %s", [name])
-                saved[name] = cur.fetchone()[0]
-                cur.execute(f"DROP TRIGGER {name}")
-            cur.execute(sql, params)
-            for sql_text in saved.values():
-                cur.execute(sql_text)
+    """What an attacker with database access would do: lift the guards, write, restore."""
+    raw_sql(sql, params)
 
 
 def test_clean_history_verifies(history):
@@ -86,3 +73,69 @@ def test_cli_verify_exit_codes(history):
     broken = CliRunner().invoke(cli, ["audit", "verify"])
     assert broken.exit_code == 1
     assert "BROKEN" in broken.output
+
+
+# -- the chain head and the issue events agree with the documents, both ways ---------------
+
+
+def _delete_document(invoice) -> None:
+    """An attacker with the triggers off removes an issued document and its lines."""
+    raw_sql("DELETE FROM billing_invoiceline WHERE invoice_id = %s", [invoice.pk])
+    raw_sql("DELETE FROM billing_invoice WHERE id = %s", [invoice.pk])
+
+
+def test_deleted_last_document_detected(history):
+    _first, second = history
+    _delete_document(second)
+    [brk] = audit_verify()
+    assert (brk.chain, brk.where) == ("documents", second.number)
+    assert brk.why.endswith("but the document is missing")
+
+
+def test_deleted_last_document_and_rewound_head_detected(history):
+    """Even with the chain head moved back onto the previous document, the chained issue
+    event still names the missing one."""
+    first, second = history
+    _delete_document(second)
+    raw_sql(
+        "UPDATE billing_chainhead SET documents = 1, last_document_hash = %s",
+        [first.content_hash],
+    )
+    [brk] = audit_verify()
+    assert (brk.chain, brk.where) == ("documents", second.number)
+
+
+def test_chain_head_that_counts_too_many_detected(history):
+    raw_sql("UPDATE billing_chainhead SET documents = 3")
+    [brk] = audit_verify()
+    assert (brk.chain, brk.where) == ("documents", "head")
+    assert brk.why == "the chain head counts 3 documents, 2 found"
+
+
+def test_cli_summary_counts(history):
+    from click.testing import CliRunner
+
+    from facturier.cli import commands  # noqa: F401
+    from facturier.cli.main import cli
+
+    ok = CliRunner().invoke(cli, ["audit", "verify"])
+    assert ok.exit_code == 0, ok.output
+    assert ok.output.splitlines()[-1] == (
+        f"OK: {AuditEvent.objects.count()} audit events and 2 issued documents verified; "
+        "0 archived documents, 0 checkpoints."
+    )
+
+
+@pytest.mark.postgres
+def test_truncated_documents_detected(history):
+    """The audit's finding: with the triggers bypassed, `TRUNCATE billing_invoice CASCADE`
+    empties the documents and everything that references them; verify says so."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only (SQLite has no TRUNCATE)")
+    first, _second = history
+    with connection.cursor() as cur:
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    raw_sql("TRUNCATE billing_invoice CASCADE")
+    [brk] = audit_verify()
+    assert (brk.chain, brk.where) == ("documents", first.number)
+    assert brk.why.endswith("but the document is missing")

@@ -107,3 +107,129 @@ def test_guard_column_list_matches_the_model():
     assert set(latest.INVOICE_COLUMNS) == columns
     assert set(latest.MUTABLE) <= columns
     assert Invoice._meta.db_table == db_guards.INVOICE
+
+
+# -- the legal records beside the documents (migration 0016) ---------------------------------
+
+
+@pytest.fixture
+def records(customer, company, settings, tmp_path):
+    """One of each legal record: a billed period's issued invoice and its archive, a payment
+    allocated to it, a reminder, the chain head and the series counter, a checkpoint."""
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    import time_machine
+
+    from facturier.billing.models import Checkpoint, Reminder
+    from facturier.billing.services import payment_record
+    from facturier.billing.services.billing_run import billing_run
+    from facturier.billing.services.subscriptions import SubscriptionLineData, subscription_create
+
+    subscription_create(
+        customer=customer, name="Hébergement", actor=SYS, frequency_unit="month",
+        anchor=date(2026, 3, 1),
+        lines=[SubscriptionLineData(description="Hébergement", unit_price=Decimal("100.00"))],
+    )  # fmt: skip
+    with time_machine.travel(datetime(2026, 3, 1, 9, tzinfo=UTC), tick=False):
+        assert billing_run().issued == 1
+        settings.MEDIA_ROOT = tmp_path
+        from facturier.worker.outbox import outbox_deliver
+
+        outbox_deliver()
+        inv = Invoice.objects.get()
+        payment_record(
+            customer=customer, amount=Decimal("50.00"), received_on=inv.issue_date,
+            method="transfer", actor=SYS,
+        )  # fmt: skip
+        Reminder.objects.create(invoice=inv, level=1, sent_on=inv.issue_date, days_late=0,
+                                amount_due=Decimal("70.00"))  # fmt: skip
+        Checkpoint.objects.create(
+            company=company, at=datetime(2026, 3, 1, 9, tzinfo=UTC), documents=1, events=1,
+            file_name="checkpoints/test.json",
+        )  # fmt: skip
+    return inv
+
+
+def _counts() -> dict[str, int]:
+    with connection.cursor() as cur:
+        counts = {}
+        for table in db_guards.TRUNCATE_GUARDED:
+            cur.execute(f"SELECT COUNT(*) FROM {table}")
+            counts[table] = cur.fetchone()[0]
+    return counts
+
+
+def test_every_guarded_table_holds_a_record(records):
+    """The fixture gives the DELETE and TRUNCATE tests below something to refuse."""
+    assert all(_counts().values()), _counts()
+
+
+@pytest.mark.parametrize("table", [*db_guards.NEVER_DELETED, db_guards.BILLED_PERIOD])
+def test_legal_records_cannot_be_deleted(records, table):
+    before = _counts()
+    with pytest.raises(IntegrityError, match="legal records cannot be deleted"):
+        _raw(f"DELETE FROM {table}", [])
+    assert _counts() == before
+
+
+def test_counters_never_go_backwards(records):
+    for sql in (
+        "UPDATE billing_seriescounter SET last_value = last_value - 1",
+        "UPDATE billing_chainhead SET documents = documents - 1",
+    ):
+        with pytest.raises(IntegrityError, match="never goes backwards"):
+            _raw(sql, [])
+    _raw("UPDATE billing_chainhead SET last_event_hash = last_event_hash", [])  # allowed
+    with pytest.raises(IntegrityError, match="checkpoint never changes"):
+        _raw("UPDATE billing_checkpoint SET documents = 0", [])
+
+
+def test_billed_period_of_a_draft_may_go(company, customer):
+    """The billing run forgets the period of a draft refused at issue (billing_run._undo)."""
+    from datetime import date
+    from decimal import Decimal
+
+    from facturier.billing.models import BilledPeriod
+    from facturier.billing.services.subscriptions import SubscriptionLineData, subscription_create
+
+    sub = subscription_create(
+        customer=customer, name="x", actor=SYS, frequency_unit="month", anchor=date(2026, 3, 1),
+        lines=[SubscriptionLineData(description="x", unit_price=Decimal(1))],
+    )  # fmt: skip
+    period = BilledPeriod.objects.create(
+        subscription=sub, index=0, start=date(2026, 3, 1), end=date(2026, 3, 31),
+        billing_date=date(2026, 3, 1), outcome="skipped",
+    )  # fmt: skip
+    _raw("DELETE FROM billing_billedperiod WHERE id = %s", [period.pk])
+    assert not BilledPeriod.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("table", db_guards.TRUNCATE_GUARDED)
+def test_truncate_refused_on_every_legal_table(records, table):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only (SQLite has no TRUNCATE)")
+    before = _counts()
+    with connection.cursor() as cur:  # as outside the test's transaction: no pending checks
+        cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    with pytest.raises(IntegrityError, match="facturier: "):
+        _raw(f"TRUNCATE {table} CASCADE", [])
+    assert _counts() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_flush_lifts_the_guards_and_puts_them_back(make_draft):
+    """pytest-django's flush (transactional tests) and `manage flush` get past the guards,
+    which are in force again afterwards."""
+    from django.core.management import call_command
+
+    invoice_issue(make_draft(), actor=SYS)
+    call_command("flush", interactive=False, verbosity=0)
+    assert not any(_counts().values())
+    from facturier.billing.services import company_create
+    from tests.conftest import COMPANY_FIELDS
+
+    company = company_create(**COMPANY_FIELDS)
+    with pytest.raises(IntegrityError):
+        _raw("DELETE FROM billing_chainhead WHERE company_id = %s", [company.pk])

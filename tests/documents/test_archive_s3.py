@@ -167,18 +167,27 @@ def test_tampered_object_detected(s3: Any, bucket: str, make_draft: Any) -> None
     assert f"{arch.xml_name} is missing" in result.output
 
 
-def test_nothing_is_overwritten(s3: Any, bucket: str, make_draft: Any) -> None:
+def test_a_leftover_is_replaced_and_nothing_archived_is_overwritten(
+    s3: Any, bucket: str, make_draft: Any
+) -> None:
+    from facturier.billing.services.verify import audit_report
+
     inv = invoice_issue(make_draft(), actor=SYS)
-    # What a crashed earlier attempt could have left under the name the worker will choose.
-    stale_key = f"{PREFIX}/invoices/{inv.company_id}/{inv.number}.pdf"
-    s3.put_object(Bucket=bucket, Key=stale_key, Body=b"left by a crashed attempt")
+    # What a render killed after writing (before its commit) leaves under the expected name.
+    expected = f"invoices/{inv.company_id}/{inv.number}.pdf"
+    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/{expected}", Body=b"left by a crashed attempt")
     assert outbox_deliver() == 1
     arch = ArchivedDocument.objects.get(invoice=inv)
-    assert _get(s3, bucket, stale_key) == b"left by a crashed attempt"
-    assert arch.pdf_name != f"invoices/{inv.company_id}/{inv.number}.pdf"
-    assert arch.pdf_name.startswith(f"invoices/{inv.company_id}/{inv.number}_")
-    pdf = _get(s3, bucket, f"{PREFIX}/{arch.pdf_name}")
+    # The file under the expected name is the archived one; no suffixed copy, no stray.
+    assert arch.pdf_name == expected
+    pdf = _get(s3, bucket, f"{PREFIX}/{expected}")
     assert hashlib.sha256(pdf).hexdigest() == arch.pdf_sha256
+    assert sorted(_objects(s3, bucket)) == [
+        f"{PREFIX}/{arch.pdf_name}",
+        f"{PREFIX}/{arch.xml_name}",
+    ]
+    report = audit_report()
+    assert (report.breaks, report.stray) == ([], [])
 
     # A second render of the same invoice (a retried job) writes nothing.
     before = _objects(s3, bucket)
@@ -186,3 +195,26 @@ def test_nothing_is_overwritten(s3: Any, bucket: str, make_draft: Any) -> None:
     assert _objects(s3, bucket) == before
     assert ArchivedDocument.objects.filter(invoice=inv).count() == 1
     assert Invoice.objects.get(pk=inv.pk).archive == arch
+
+
+def test_stray_object_listed(s3: Any, bucket: str, make_draft: Any) -> None:
+    """An object under the archive prefix that no archive row names (what the storage's
+    suffixing used to leave beside a retried render) is listed by `audit verify`."""
+    inv = invoice_issue(make_draft(), actor=SYS)
+    outbox_deliver()
+    stray = f"invoices/{inv.company_id}/F2026-00614.pdf"
+    s3.put_object(Bucket=bucket, Key=f"{PREFIX}/{stray}", Body=b"%PDF-")
+    result = CliRunner().invoke(cli, ["audit", "verify"])
+    assert result.exit_code == 0, result.output
+    assert f"STRAY: {stray}" in result.output
+
+
+def test_archive_put_writes_the_exact_name(s3: Any, bucket: str) -> None:
+    from facturier.billing.archive import archive_put
+
+    assert archive_put("invoices/9/A/B.pdf", b"one") == "invoices/9/A/B.pdf"
+    etag = _objects(s3, bucket)[f"{PREFIX}/invoices/9/A/B.pdf"]
+    assert archive_put("invoices/9/A/B.pdf", b"one") == "invoices/9/A/B.pdf"  # same bytes: kept
+    assert _objects(s3, bucket) == {f"{PREFIX}/invoices/9/A/B.pdf": etag}
+    assert archive_put("invoices/9/A/B.pdf", b"two") == "invoices/9/A/B.pdf"
+    assert _get(s3, bucket, f"{PREFIX}/invoices/9/A/B.pdf") == b"two"

@@ -1,5 +1,7 @@
 """Database triggers that make issued documents and the audit trail unchangeable, even to
-raw SQL (DOMAIN invariant 4). Migrations call `install()` with the column lists of their time.
+raw SQL (DOMAIN invariant 4). Migrations call `install()` with the column lists of their time,
+and `install_records()` for the other legal records (docs/invoicing.md, "What the database
+refuses").
 
 Both backends raise an integrity error ("restrict_violation" on PostgreSQL, a constraint
 failure on SQLite), which Django surfaces as django.db.IntegrityError.
@@ -13,6 +15,27 @@ from typing import Any
 INVOICE = "billing_invoice"
 LINE = "billing_invoiceline"
 AUDIT = "billing_auditevent"
+ARCHIVE = "billing_archiveddocument"
+CHAIN_HEAD = "billing_chainhead"
+COUNTER = "billing_seriescounter"
+PAYMENT = "billing_payment"
+ALLOCATION = "billing_paymentallocation"
+BILLED_PERIOD = "billing_billedperiod"
+REMINDER = "billing_reminder"
+CHECKPOINT = "billing_checkpoint"
+# Every table that holds issued or legal records: TRUNCATE (which skips row triggers, and with
+# CASCADE empties every table that references the one named) is refused on each of them.
+TRUNCATE_GUARDED = [
+    INVOICE, LINE, ARCHIVE, AUDIT, CHAIN_HEAD, COUNTER, PAYMENT, ALLOCATION, BILLED_PERIOD,
+    REMINDER, CHECKPOINT,
+]  # fmt: skip
+# Rows that are never deleted: the money received and how it settled invoices (corrected by
+# entries, never by edits), the reminders sent (the formal notice is evidence), the signed
+# checkpoints. Chain heads and series counters are never deleted and never go backwards.
+NEVER_DELETED = [PAYMENT, ALLOCATION, REMINDER, CHECKPOINT, CHAIN_HEAD, COUNTER]
+_MSG_RECORD = "facturier: legal records cannot be deleted or truncated"
+_MSG_BACKWARDS = "facturier: a chain head or a numbering counter never goes backwards"
+_MSG_CHECKPOINT = "facturier: a checkpoint never changes"
 _MSG_DOC = "facturier: an issued document cannot be changed or deleted"
 _MSG_AUDIT = "facturier: audit events are append-only"
 
@@ -122,3 +145,101 @@ WHEN {issued % "OLD"} BEGIN {abort_doc} END""",
         f"CREATE TRIGGER facturier_audit_update BEFORE UPDATE ON {AUDIT} BEGIN {abort_audit} END",
         f"CREATE TRIGGER facturier_audit_delete BEFORE DELETE ON {AUDIT} BEGIN {abort_audit} END",
     ]
+
+
+# The other legal records (migration 0016) -------------------------------------------------
+
+# (name, table, SQLite condition on OLD/NEW or "" for always, message) of each row guard.
+_RECORD_ROW_GUARDS: list[tuple[str, str, str, str, str]] = [
+    *((f"facturier_{t.removeprefix('billing_')}_delete", "DELETE", t, "", _MSG_RECORD)
+      for t in NEVER_DELETED),
+    ("facturier_billedperiod_delete", "DELETE", BILLED_PERIOD,
+     f"(SELECT status FROM {INVOICE} WHERE id = OLD.invoice_id) = 'issued'", _MSG_RECORD),
+    ("facturier_chainhead_backwards", "UPDATE", CHAIN_HEAD, "NEW.documents < OLD.documents",
+     _MSG_BACKWARDS),
+    ("facturier_seriescounter_backwards", "UPDATE", COUNTER, "NEW.last_value < OLD.last_value",
+     _MSG_BACKWARDS),
+    ("facturier_checkpoint_update", "UPDATE", CHECKPOINT, "", _MSG_CHECKPOINT),
+]  # fmt: skip
+
+
+def install_records(schema_editor: Any) -> None:
+    """(Re)create the guards of the legal records beside the documents: TRUNCATE refused on
+    every table of TRUNCATE_GUARDED (PostgreSQL; SQLite has no TRUNCATE, and its DELETE FROM
+    without WHERE runs the row triggers), and the row guards of _RECORD_ROW_GUARDS."""
+    postgres = schema_editor.connection.vendor == "postgresql"
+    statements = _postgres_records() if postgres else _sqlite_records()
+    for sql in statements:
+        schema_editor.execute(sql, None)  # no parameters: "%" is PL/pgSQL's, not psycopg's
+
+
+def uninstall_records(schema_editor: Any) -> None:
+    if schema_editor.connection.vendor == "postgresql":
+        for name in ("facturier_truncate_guard", "facturier_record_guard"):
+            schema_editor.execute(f"DROP FUNCTION IF EXISTS {name}() CASCADE")
+    else:
+        for name, *_rest in _RECORD_ROW_GUARDS:
+            schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
+
+
+def _postgres_records() -> list[str]:
+    statements = [
+        f"""
+CREATE OR REPLACE FUNCTION facturier_truncate_guard() RETURNS trigger AS $$
+BEGIN
+  RAISE EXCEPTION '{_MSG_RECORD} (%)', TG_TABLE_NAME USING ERRCODE = 'restrict_violation';
+END $$ LANGUAGE plpgsql""",
+        # One function for every row guard: TG_ARGV[0] is the message, TG_ARGV[1] the kind of
+        # check ("always", "issued" for a row of an issued invoice, "documents"/"last_value"
+        # for a counter that may only grow).
+        f"""
+CREATE OR REPLACE FUNCTION facturier_record_guard() RETURNS trigger AS $$
+DECLARE
+  refused boolean := TG_ARGV[1] = 'always';
+BEGIN
+  -- Nested tests: a column is only read on the tables that have it.
+  IF TG_ARGV[1] = 'issued' THEN
+    refused := EXISTS (SELECT 1 FROM {INVOICE} WHERE id = OLD.invoice_id AND status = 'issued');
+  ELSIF TG_ARGV[1] = 'documents' THEN
+    refused := NEW.documents < OLD.documents;
+  ELSIF TG_ARGV[1] = 'last_value' THEN
+    refused := NEW.last_value < OLD.last_value;
+  END IF;
+  IF refused THEN
+    RAISE EXCEPTION '%', TG_ARGV[0] USING ERRCODE = 'restrict_violation';
+  END IF;
+  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+  RETURN NEW;
+END $$ LANGUAGE plpgsql""",
+    ]
+    for table in TRUNCATE_GUARDED:
+        statements += [
+            f"DROP TRIGGER IF EXISTS facturier_truncate_guard ON {table}",
+            f"CREATE TRIGGER facturier_truncate_guard BEFORE TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION facturier_truncate_guard()",
+        ]
+    kinds = {
+        "facturier_billedperiod_delete": "issued",
+        "facturier_chainhead_backwards": "documents",
+        "facturier_seriescounter_backwards": "last_value",
+    }
+    for name, op, table, _when, message in _RECORD_ROW_GUARDS:
+        kind = kinds.get(name, "always")
+        statements += [
+            f"DROP TRIGGER IF EXISTS {name} ON {table}",
+            f"CREATE TRIGGER {name} BEFORE {op} ON {table} FOR EACH ROW "
+            f"EXECUTE FUNCTION facturier_record_guard('{message}', '{kind}')",
+        ]
+    return statements
+
+
+def _sqlite_records() -> list[str]:
+    statements = []
+    for name, op, table, when, message in _RECORD_ROW_GUARDS:
+        condition = f" WHEN {when}" if when else ""
+        statements += [
+            f"DROP TRIGGER IF EXISTS {name}",
+            f"CREATE TRIGGER {name} BEFORE {op} ON {table}{condition} "
+            f"BEGIN SELECT RAISE(ABORT, '{message}'); END",
+        ]
+    return statements

@@ -98,11 +98,20 @@ def _zone(name: str) -> Any:
     return ZoneInfo(name)
 
 
+# Tamper evidence (docs/invoicing.md, "Audit"): once a day per company whose chains moved,
+# a signed checkpoint of its chain heads.
+def sign_checkpoints(worker: Worker) -> int:
+    from facturier.billing.services.checkpoints import checkpoints_make_due
+
+    return 0 if worker.stop.is_set() else checkpoints_make_due()
+
+
 JOBS: list[Callable[[Worker], int]] = [
     Worker.bill_due_companies,
     Worker.deliver_outbox,
     Worker.remind_due_companies,
     queue_digests,  # after the billing run: the owners' daily digest
+    sign_checkpoints,
 ]
 
 # After a database error (SQLite busy beyond its timeout, a PostgreSQL failover…) the job is

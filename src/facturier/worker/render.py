@@ -3,8 +3,9 @@
 The PDF uses the company's layout, logo, accent colour and footer as they are when the job
 runs. Files go through Django's storage API (the data directory, or an S3-compatible bucket:
 see settings.STORAGES) under `invoices/<company id>/<number>.pdf|.xml`; their SHA-256 is
-stored in ArchivedDocument, a row the database never lets change. A retry after a crash finds
-the row and does nothing; no file is ever overwritten.
+stored in ArchivedDocument, a row the database never lets change, and chained in the audit
+trail (billing/services/archive.py). A retry after a crash finds the row and does nothing; an
+archived file is never overwritten.
 """
 
 from __future__ import annotations
@@ -12,13 +13,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
-from django.db import transaction
-
 from facturier.billing.models import ArchivedDocument, Company, Invoice, OutboxMessage
+from facturier.billing.services.archive import document_archive
 from facturier.billing.snapshots import document_content
-from facturier.core.hashing import file_sha256
 from facturier.documents.cii import invoice_xml
 from facturier.documents.layouts import DEFAULT_LAYOUT, LAYOUTS
 from facturier.documents.pdf import invoice_pdf
@@ -50,12 +47,6 @@ def _layout(company: Company) -> str:
     return DEFAULT_LAYOUT
 
 
-def _store(name: str, data: bytes) -> str:
-    # Storage never overwrites: if a crashed attempt left a file of that name, the new one
-    # gets a suffixed name, and the archive row records whichever name was written.
-    return default_storage.save(name, ContentFile(data))
-
-
 def document_render(msg: OutboxMessage) -> None:
     invoice = Invoice.objects.select_related("company", "customer", "corrects").get(
         pk=msg.payload["invoice_id"]
@@ -74,12 +65,4 @@ def document_render(msg: OutboxMessage) -> None:
         footer=company.invoice_footer,
         layout=_layout(company),
     )
-    base = f"invoices/{invoice.company_id}/{invoice.number}"
-    with transaction.atomic():
-        ArchivedDocument.objects.create(
-            invoice=invoice,
-            pdf_name=_store(f"{base}.pdf", pdf),
-            pdf_sha256=file_sha256(pdf),
-            xml_name=_store(f"{base}.xml", xml),
-            xml_sha256=file_sha256(xml),
-        )
+    document_archive(invoice_id=invoice.pk, pdf=pdf, xml=xml)

@@ -1,7 +1,7 @@
 """The billing data model. Writes go through `facturier.billing.services`, reads through
 `facturier.billing.selectors`; models hold fields, constraints and field-level validation only."""
 
-from facturier.billing.models.audit import AuditEvent, ChainHead
+from facturier.billing.models.audit import AuditEvent, ChainHead, Checkpoint
 from facturier.billing.models.catalog import Product
 from facturier.billing.models.company import Company, Membership, Role
 from facturier.billing.models.customer import Customer, CustomerKind
@@ -50,6 +50,7 @@ __all__ = [
     "BilledPeriod",
     "BillingRun",
     "ChainHead",
+    "Checkpoint",
     "Company",
     "Customer",
     "CustomerKind",

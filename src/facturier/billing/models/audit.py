@@ -33,3 +33,32 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.action} {self.object_type}:{self.object_id}"
+
+
+class Checkpoint(models.Model):
+    """A signed statement of a company's chain heads at one moment (docs/invoicing.md).
+
+    The statement is also written to the archive storage (`file_name`, never overwritten), so
+    removing the row or the file alone is seen by `audit verify`; a later chain that does not
+    extend it (a rewritten history) is reported. The database refuses UPDATE and DELETE
+    (migration 0016).
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.PROTECT, related_name="checkpoints")
+    at = models.DateTimeField()
+    siren = models.CharField(max_length=9, blank=True)  # the company's, for a human reader
+    documents = models.PositiveIntegerField()  # issued documents in the chain
+    last_document_hash = models.CharField(max_length=64, blank=True)
+    events = models.PositiveIntegerField()  # audit events in the chain
+    last_event_hash = models.CharField(max_length=64, blank=True)
+    # Ed25519 over the canonical statement (core/checkpoints.py); both empty when no key was
+    # configured (an unsigned checkpoint: `audit verify` warns).
+    key_id = models.CharField(max_length=64, blank=True)
+    signature = models.CharField(max_length=100, blank=True)
+    file_name = models.CharField(max_length=300, unique=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["company", "at"])]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.company_id} {self.at:%Y-%m-%d %H:%M} d{self.documents}"

@@ -2,7 +2,7 @@
 to change state; each function validates its input and raises a ServiceError subclass with a
 clear message, leaving the database unchanged, when the input or the state is wrong."""
 
-from facturier.billing.services.audit import audit_record, audit_verify
+from facturier.billing.services.audit import audit_record
 from facturier.billing.services.credit_notes import credit_note_create
 from facturier.billing.services.drafts import (
     LineData,
@@ -27,6 +27,7 @@ from facturier.billing.services.parties import (
 )
 from facturier.billing.services.payments import payment_allocate, payment_record
 from facturier.billing.services.users import membership_update, user_create
+from facturier.billing.services.verify import audit_verify
 
 __all__ = [
     "InvalidInput",

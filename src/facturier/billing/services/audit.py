@@ -1,4 +1,4 @@
-"""The audit trail: append one hash-chained event per change, verify the chains."""
+"""The audit trail: append one hash-chained event per change (verification: verify.py)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,9 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from facturier.billing import clock
-from facturier.billing.models import (
-    ArchivedDocument,
-    AuditEvent,
-    ChainHead,
-    Company,
-    Invoice,
-    InvoiceStatus,
-)
+from facturier.billing.models import ArchivedDocument, AuditEvent, ChainHead, Company
 from facturier.billing.services.actors import Actor
 from facturier.billing.services.errors import NotAllowed
-from facturier.billing.snapshots import document_content
 from facturier.core.hashing import canonical_json, chain_hash, file_sha256
 
 
@@ -30,7 +22,7 @@ def chain_head_lock(company: Company) -> ChainHead:
     return ChainHead.objects.select_for_update().get(pk=head.pk)
 
 
-def _event_content(event: AuditEvent) -> dict[str, Any]:
+def event_content(event: AuditEvent) -> dict[str, Any]:
     return {
         "company": event.company_id,
         "at": event.at,
@@ -87,46 +79,20 @@ def audit_event_build(
         data=json.loads(canonical_json(data or {})),
         previous_hash=head.last_event_hash,
     )
-    event.hash = chain_hash(head.last_event_hash, _event_content(event))
+    event.hash = chain_hash(head.last_event_hash, event_content(event))
     head.last_event_hash = event.hash
     return event
 
 
 @dataclass(frozen=True)
 class Break:
-    chain: str  # "events" or "documents"
+    chain: str  # "events", "documents", "archive" or "checkpoints"
     company_id: int
     where: str  # event id or document number
     why: str
 
     def __str__(self) -> str:
         return f"company {self.company_id}, {self.chain} chain, {self.where}: {self.why}"
-
-
-def audit_verify() -> list[Break]:
-    """Recompute every chain; return the first break of each broken chain."""
-    breaks: list[Break] = []
-    for company in Company.objects.order_by("pk"):
-        breaks += _verify_events(company)[:1]
-        breaks += _verify_documents(company)[:1]
-        breaks += _verify_archive(company)[:1]
-    return breaks
-
-
-def _verify_archive(company: Company) -> list[Break]:
-    """Each archived file must still have the SHA-256 recorded when it was written."""
-    from django.core.files.storage import default_storage
-
-    archived = ArchivedDocument.objects.filter(invoice__company=company).select_related("invoice")
-    for arch in archived.order_by("pk").iterator():
-        for name, digest in ((arch.pdf_name, arch.pdf_sha256), (arch.xml_name, arch.xml_sha256)):
-            where = str(arch.invoice.number)
-            if not default_storage.exists(name):
-                return [Break("archive", company.pk, where, f"{name} is missing")]
-            with default_storage.open(name, "rb") as f:
-                if file_sha256(f.read()) != digest:
-                    return [Break("archive", company.pk, where, f"{name} altered")]
-    return []
 
 
 class ArchiveDamaged(NotAllowed):
@@ -157,39 +123,3 @@ def archived_bytes(archive: ArchivedDocument, which: str) -> bytes:
               "backup (facturier audit verify checks the whole archive).") % {"name": name}
         )  # fmt: skip
     return data
-
-
-def _verify_events(company: Company) -> list[Break]:
-    previous = ""
-    for event in AuditEvent.objects.filter(company=company).order_by("pk").iterator():
-        if event.previous_hash != previous:
-            return [Break("events", company.pk, f"event {event.pk}", "link to previous broken")]
-        if chain_hash(previous, _event_content(event)) != event.hash:
-            return [Break("events", company.pk, f"event {event.pk}", "content altered")]
-        previous = event.hash
-    head = ChainHead.objects.filter(company=company).first()
-    if head and head.last_event_hash != previous:
-        return [Break("events", company.pk, "head", "last event missing")]
-    return []
-
-
-def _verify_documents(company: Company) -> list[Break]:
-    previous = ""
-    issued = (
-        Invoice.objects.filter(company=company, status=InvoiceStatus.ISSUED)
-        .select_related("corrects")
-        .prefetch_related("lines")
-        .order_by("chain_index")
-    )
-    expected_index = 1
-    for doc in issued.iterator(chunk_size=500):
-        where = str(doc.number)
-        if doc.chain_index != expected_index:
-            return [Break("documents", company.pk, where, f"document {expected_index} missing")]
-        if doc.previous_hash != previous:
-            return [Break("documents", company.pk, where, "link to previous broken")]
-        if chain_hash(previous, document_content(doc)) != doc.content_hash:
-            return [Break("documents", company.pk, where, "content altered")]
-        previous = doc.content_hash
-        expected_index += 1
-    return []
