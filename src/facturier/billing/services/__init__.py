@@ -25,6 +25,12 @@ from facturier.billing.services.parties import (
     product_create,
     series_update,
 )
+from facturier.billing.services.payment_corrections import (
+    credit_allocate,
+    credit_refund,
+    payment_reallocate,
+    payment_reverse,
+)
 from facturier.billing.services.payments import payment_allocate, payment_record
 from facturier.billing.services.users import membership_update, roles_sync, user_create
 
@@ -39,7 +45,9 @@ __all__ = [
     "audit_verify",
     "company_create",
     "company_update",
+    "credit_allocate",
     "credit_note_create",
+    "credit_refund",
     "customer_create",
     "customer_update",
     "invoice_create",
@@ -49,7 +57,9 @@ __all__ = [
     "invoices_issue",
     "membership_update",
     "payment_allocate",
+    "payment_reallocate",
     "payment_record",
+    "payment_reverse",
     "product_create",
     "roles_sync",
     "series_update",

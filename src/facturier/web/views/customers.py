@@ -30,6 +30,8 @@ from facturier.billing.models import (
     InvoiceStatus,
     Payment,
     PaymentAllocation,
+    PaymentReversal,
+    Refund,
     Reminder,
     Settlement,
     Subscription,
@@ -71,10 +73,14 @@ def with_balance(qs: QuerySet[Customer]) -> QuerySet[Customer]:
     unpaid = ExpressionWrapper(F("total_gross") - F("settled_amount"), output_field=MONEY)
     paid = Payment.objects.filter(customer=OuterRef("pk"))
     allocated = PaymentAllocation.objects.filter(payment__customer=OuterRef("pk"))
+    reversed_ = PaymentReversal.objects.filter(payment__customer=OuterRef("pk"))
+    refunded = Refund.objects.filter(customer=OuterRef("pk"))
     balance = (
         _sum(open_invoices, unpaid)
         - _sum(paid, F("amount"))
         + _sum(allocated, F("amount"), by="payment__customer")
+        + _sum(reversed_, F("amount"), by="payment__customer")
+        + _sum(refunded, F("amount"))
     )
     return qs.annotate(balance=Exact(balance, output_field=MONEY))
 
