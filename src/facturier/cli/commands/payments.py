@@ -259,11 +259,12 @@ def reallocate(
     def amounts(specs: tuple[str, ...], option: str) -> list[tuple[Any, Decimal]]:
         out = []
         for invoice, share in _invoice_amounts(company, specs, option):
-            if share is None and amount is None:
+            given = share if share is not None else amount
+            if given is None:
                 raise click.BadParameter(
                     f"give {invoice.number}=AMOUNT or --amount", param_hint=option
                 )
-            out.append((invoice, share if share is not None else amount))
+            out.append((invoice, given))
         return out
 
     release, allocate = amounts(sources, "--from"), amounts(targets, "--to")
