@@ -262,3 +262,19 @@ def test_editing_checks_only_a_changed_identity(
     assert "same billing email compta@boulangerie.example" in response.content.decode()
     twin.refresh_from_db()
     assert twin.billing_emails == ["t@twin.example"]
+
+
+def test_the_payments_export_has_the_reversal_and_the_refund(
+    owner_client: Client, customer: Customer, paid: Any
+) -> None:
+    payment_reverse(paid[0], reversed_on=TODAY, reason="Rejet", actor=SYS)
+    payment_record(customer=customer, amount=D("40"), received_on=TODAY, method="cash",
+                   allocations=[], actor=SYS)  # fmt: skip
+    credit_refund(customer=customer, amount=D("15"), refunded_on=TODAY, method="cash",
+                  actor=SYS)  # fmt: skip
+    response = owner_client.get(reverse("web:export_payments"), {"start": "2026-11-01"})
+    text = b"".join(response.streaming_content).decode("utf-8-sig")  # type: ignore[attr-defined]
+    lines = text.strip().splitlines()
+    assert lines[0].endswith(";entry;note")
+    assert any(";-150,00;0,00;-150,00;;t;reversal;Rejet" in line for line in lines)
+    assert any(";-15,00;0,00;-15,00;;t;refund;" in line for line in lines)
