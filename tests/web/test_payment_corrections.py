@@ -278,3 +278,15 @@ def test_the_payments_export_has_the_reversal_and_the_refund(
     assert lines[0].endswith(";entry;note")
     assert any(";-150,00;0,00;-150,00;;t;reversal;Rejet" in line for line in lines)
     assert any(";-15,00;0,00;-15,00;;t;refund;" in line for line in lines)
+
+
+def test_the_new_pages_in_french(owner_client: Client, customer: Customer, paid: Any) -> None:
+    payment = paid[0]
+    fr = {"HTTP_ACCEPT_LANGUAGE": "fr"}
+    page = owner_client.get(reverse("web:payment", args=[payment.pk]), **fr).content.decode()
+    assert "Annuler ce paiement" in page and "Déplacer vers une autre facture" in page
+    statement = owner_client.get(reverse("web:customer_statement", args=[customer.pk]), **fr)
+    assert "Relevé de compte de Boulangerie Martin" in statement.content.decode()
+    payment_reverse(payment, reversed_on=TODAY, reason="Rejet", actor=SYS)
+    page = owner_client.get(reverse("web:payment", args=[payment.pk]), **fr).content.decode()
+    assert "Annulé le 28/11/2026 par t : Rejet." in page
