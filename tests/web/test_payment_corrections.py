@@ -290,3 +290,17 @@ def test_the_new_pages_in_french(owner_client: Client, customer: Customer, paid:
     payment_reverse(payment, reversed_on=TODAY, reason="Rejet", actor=SYS)
     page = owner_client.get(reverse("web:payment", args=[payment.pk]), **fr).content.decode()
     assert "Annulé le 28/11/2026 par t : Rejet." in page
+
+
+def test_a_duplicate_the_sales_rep_may_not_see_is_not_named(
+    sales_client: Client, sales: Any, customer: Customer, company: Any
+) -> None:
+    from tests.web._billing import other_customer, restrict_sales
+
+    mine = other_customer(company)
+    restrict_sales(company, own=mine, sales=sales)
+    data = {**CUSTOMER_FORM, "siren": "443061841", "sales_rep": str(sales.pk)}
+    html = sales_client.post("/customers/new/", data).content.decode()
+    assert "a customer in another sales rep's portfolio: same SIREN 443061841" in html
+    assert "Boulangerie Martin" not in html and f"/customers/{customer.pk}/" not in html
+    assert Customer.objects.count() == 2

@@ -213,8 +213,12 @@ def _duplicates_page(
     request: WebRequest, form: CustomerForm, customer: Customer | None, found: list[Any]
 ) -> HttpResponse:
     """The form again with a warning naming the customers it matches, and the box to tick
-    to save anyway (nothing is saved until then)."""
-    context = {"form": form, "customer": customer, "duplicates": found}
+    to save anyway (nothing is saved until then). A customer the user may not see (a sales
+    rep restricted to their own) is said to exist, not named."""
+    ids = [d.customer.pk for d in found if d.customer is not None]
+    visible = set(visible_customers(request).filter(pk__in=ids).values_list("pk", flat=True))
+    shown = [(d, d.customer is not None and d.customer.pk in visible) for d in found]
+    context = {"form": form, "customer": customer, "duplicates": shown}
     return render(request, "web/customers/form.html", context)
 
 
