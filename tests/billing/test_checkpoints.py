@@ -246,3 +246,45 @@ def test_embedded_default_makes_its_key_file(two_issued, company, settings, tmp_
     key = cp.private_key_load((tmp_path / "data" / "checkpoint_key.pem").read_bytes())
     assert made.key_id == cp.key_id(cp.public_key_text(key))
     assert audit_verify() == []
+
+
+@pytest.mark.postgres
+def test_no_write_locks_the_company_row(company, customer, make_draft, settings, tmp_path):
+    """Found by the four-workers scenario on PostgreSQL: archiving a document locked its
+    invoice with select_related("company") and no OF, so the company row too, FOR UPDATE,
+    then waited for the chain head; a worker making the daily checkpoint held the chain head
+    and inserted its row, whose foreign key waits on that company row: a deadlock on every
+    tick. No write may lock the company row FOR UPDATE (NO KEY UPDATE is harmless)."""
+    import re
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from facturier.billing.services import invoice_issue, payment_record
+    from facturier.billing.services.dunning import default_levels, reminder_policy_set
+    from facturier.billing.services.payment_corrections import payment_reverse
+    from facturier.worker.outbox import outbox_deliver
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only (SQLite has no row locks)")
+    settings.MEDIA_ROOT = tmp_path
+    with CaptureQueriesContext(connection) as seen:
+        invoice = invoice_issue(make_draft(), actor=SYS)
+        outbox_deliver()  # render and archive it
+        payment = payment_record(
+            customer=customer, amount=Decimal("10.00"), received_on=invoice.issue_date,
+            method="transfer", actor=SYS,
+        )  # fmt: skip
+        payment_reverse(payment, reversed_on=invoice.issue_date, reason="erreur", actor=SYS)
+        reminder_policy_set(company, default_levels(), by=SYS)
+        checkpoint_make(company=company)
+    locking = [q["sql"] for q in seen.captured_queries if "FOR UPDATE" in q["sql"]]
+    assert any("billing_archiveddocument" in q or "billing_invoice" in q for q in locking)
+    offending = []
+    for sql in locking:
+        lock = sql[sql.rindex("FOR ") :]
+        joins_company = re.search(r'(FROM|JOIN) "billing_company"', sql)
+        whole_rows = "NO KEY" not in lock and not lock.startswith("FOR UPDATE OF")
+        if (joins_company and whole_rows) or ("OF" in lock and '"billing_company"' in lock):
+            offending.append(sql)
+    assert offending == [], offending[0] if offending else ""

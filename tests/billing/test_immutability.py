@@ -124,6 +124,7 @@ def records(customer, company, settings, tmp_path):
     from facturier.billing.models import Checkpoint, Reminder
     from facturier.billing.services import payment_record
     from facturier.billing.services.billing_run import billing_run
+    from facturier.billing.services.payment_corrections import credit_refund, payment_reverse
     from facturier.billing.services.subscriptions import SubscriptionLineData, subscription_create
 
     subscription_create(
@@ -140,6 +141,20 @@ def records(customer, company, settings, tmp_path):
         inv = Invoice.objects.get()
         payment_record(
             customer=customer, amount=Decimal("50.00"), received_on=inv.issue_date,
+            method="transfer", actor=SYS,
+        )  # fmt: skip
+        # Corrections are records too: a reversed payment, a refund of the customer's credit.
+        bounced = payment_record(
+            customer=customer, amount=Decimal("10.00"), received_on=inv.issue_date,
+            method="cheque", actor=SYS,
+        )  # fmt: skip
+        payment_reverse(bounced, reversed_on=inv.issue_date, reason="Chèque impayé", actor=SYS)
+        payment_record(
+            customer=customer, amount=Decimal("5.00"), received_on=inv.issue_date,
+            method="transfer", actor=SYS, allocations=[],
+        )  # fmt: skip
+        credit_refund(
+            customer=customer, amount=Decimal("5.00"), refunded_on=inv.issue_date,
             method="transfer", actor=SYS,
         )  # fmt: skip
         Reminder.objects.create(invoice=inv, level=1, sent_on=inv.issue_date, days_late=0,

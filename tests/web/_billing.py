@@ -17,7 +17,7 @@ from facturier.billing.services import (
 from facturier.billing.services.actors import Actor
 from facturier.billing.services.parties import company_update
 from tests.conftest import COMPANY_FIELDS
-from tests.web.conftest import PASSWORD
+from tests.web.conftest import PASSWORD, OnceClient
 
 
 def other_customer(company: Company) -> Customer:
@@ -42,6 +42,6 @@ def stranger_client() -> Client:
         company=elsewhere, username="eve", password=PASSWORD, role="owner",
         email="eve@example.com",
     )  # fmt: skip
-    client = Client()
+    client = OnceClient()
     client.force_login(user)
     return client

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import Client
+from django.urls import Resolver404, resolve
 
 from facturier.billing.models import Company
 from facturier.billing.services import user_create
+from facturier.web.once import FIELD, once_token
 
 PASSWORD = "Ut7!long-enough-pass"
 
@@ -45,8 +48,25 @@ def make_user(company: Company) -> Callable[..., User]:
     return make
 
 
+class OnceClient(Client):
+    """A test client that fills a create form's one-time token (web/once.py) as the page
+    does, when the test posts to a view decorated with @once without giving one. A test that
+    checks the tokens passes its own `once` value (or reads it from the page)."""
+
+    def post(self, path: str, data: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(data, dict) and FIELD not in data:
+            try:
+                form = getattr(resolve(urlsplit(path).path).func, "once_form", None)
+            except Resolver404:
+                form = None
+            user_id = self.session.get("_auth_user_id")
+            if form and user_id:
+                data = {**data, FIELD: once_token(int(user_id), form)}
+        return super().post(path, data, *args, **kwargs)
+
+
 def _client(user: User) -> Client:
-    client = Client()
+    client = OnceClient()
     client.force_login(user)
     return client
 

@@ -85,7 +85,9 @@ def test_list_filters_and_totals(owner_client, make_draft, customer, company):
                    method="cheque", reference="CHQ B", actor=SYS)  # fmt: skip
     response = owner_client.get(reverse("web:payments"), HTTP_ACCEPT_LANGUAGE="fr")
     page = response.content.decode()
-    assert response.context["totals"] == {"count": 2, "amount": D("105.00")}
+    assert response.context["totals"] == {
+        "count": 2, "amount": D("105.00"), "reversed": D(0), "refunded": D(0),
+    }  # fmt: skip
     assert "105,00\u00a0€" in page and invoice.number in page and "02/11/2026" in page
     response = owner_client.get(reverse("web:payments"), {"method": "cheque"})
     assert response.context["totals"]["amount"] == D("5.00")

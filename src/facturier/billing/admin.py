@@ -78,6 +78,16 @@ class PaymentAdmin(ReadOnlyAdmin[m.Payment]):
     list_display = ("received_on", "customer", "amount", "method", "reference")
 
 
+@admin.register(m.PaymentReversal)
+class PaymentReversalAdmin(ReadOnlyAdmin[m.PaymentReversal]):
+    list_display = ("reversed_on", "payment", "amount", "reason", "recorded_by")
+
+
+@admin.register(m.Refund)
+class RefundAdmin(ReadOnlyAdmin[m.Refund]):
+    list_display = ("refunded_on", "customer", "amount", "method", "reference")
+
+
 @admin.register(m.AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin[m.AuditEvent]):
     list_display = ("at", "actor", "action", "object_type", "object_id")

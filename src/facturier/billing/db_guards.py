@@ -23,16 +23,22 @@ ALLOCATION = "billing_paymentallocation"
 BILLED_PERIOD = "billing_billedperiod"
 REMINDER = "billing_reminder"
 CHECKPOINT = "billing_checkpoint"
+REVERSAL = "billing_paymentreversal"
+REFUND = "billing_refund"
+REFUND_DRAW = "billing_refunddraw"
 # Every table that holds issued or legal records: TRUNCATE (which skips row triggers, and with
 # CASCADE empties every table that references the one named) is refused on each of them.
 TRUNCATE_GUARDED = [
     INVOICE, LINE, ARCHIVE, AUDIT, CHAIN_HEAD, COUNTER, PAYMENT, ALLOCATION, BILLED_PERIOD,
-    REMINDER, CHECKPOINT,
+    REMINDER, CHECKPOINT, REVERSAL, REFUND, REFUND_DRAW,
 ]  # fmt: skip
 # Rows that are never deleted: the money received and how it settled invoices (corrected by
-# entries, never by edits), the reminders sent (the formal notice is evidence), the signed
-# checkpoints. Chain heads and series counters are never deleted and never go backwards.
-NEVER_DELETED = [PAYMENT, ALLOCATION, REMINDER, CHECKPOINT, CHAIN_HEAD, COUNTER]
+# entries, never by edits: reversals, refunds and what they drew on), the reminders sent (the
+# formal notice is evidence), the signed checkpoints. Chain heads and series counters are
+# never deleted and never go backwards.
+NEVER_DELETED = [
+    PAYMENT, ALLOCATION, REVERSAL, REFUND, REFUND_DRAW, REMINDER, CHECKPOINT, CHAIN_HEAD, COUNTER,
+]  # fmt: skip
 _MSG_RECORD = "facturier: legal records cannot be deleted or truncated"
 _MSG_BACKWARDS = "facturier: a chain head or a numbering counter never goes backwards"
 _MSG_CHECKPOINT = "facturier: a checkpoint never changes"
@@ -167,8 +173,13 @@ def install_records(schema_editor: Any) -> None:
     """(Re)create the guards of the legal records beside the documents: TRUNCATE refused on
     every table of TRUNCATE_GUARDED (PostgreSQL; SQLite has no TRUNCATE, and its DELETE FROM
     without WHERE runs the row triggers), and the row guards of _RECORD_ROW_GUARDS."""
-    postgres = schema_editor.connection.vendor == "postgresql"
-    statements = _postgres_records() if postgres else _sqlite_records()
+    connection = schema_editor.connection
+    postgres = connection.vendor == "postgresql"
+    # A migration runs this code as it is today: guard only the tables that exist at that
+    # step (a later migration that creates a table, or rebuilds one on SQLite, runs it again).
+    with connection.cursor() as cursor:
+        tables = set(connection.introspection.table_names(cursor))
+    statements = _postgres_records(tables) if postgres else _sqlite_records(tables)
     for sql in statements:
         schema_editor.execute(sql, None)  # no parameters: "%" is PL/pgSQL's, not psycopg's
 
@@ -182,7 +193,7 @@ def uninstall_records(schema_editor: Any) -> None:
             schema_editor.execute(f"DROP TRIGGER IF EXISTS {name}")
 
 
-def _postgres_records() -> list[str]:
+def _postgres_records(tables: set[str]) -> list[str]:
     statements = [
         f"""
 CREATE OR REPLACE FUNCTION facturier_truncate_guard() RETURNS trigger AS $$
@@ -212,7 +223,7 @@ BEGIN
   RETURN NEW;
 END $$ LANGUAGE plpgsql""",
     ]
-    for table in TRUNCATE_GUARDED:
+    for table in [t for t in TRUNCATE_GUARDED if t in tables]:
         statements += [
             f"DROP TRIGGER IF EXISTS facturier_truncate_guard ON {table}",
             f"CREATE TRIGGER facturier_truncate_guard BEFORE TRUNCATE ON {table} "
@@ -224,6 +235,8 @@ END $$ LANGUAGE plpgsql""",
         "facturier_seriescounter_backwards": "last_value",
     }
     for name, op, table, _when, message in _RECORD_ROW_GUARDS:
+        if table not in tables:
+            continue
         kind = kinds.get(name, "always")
         statements += [
             f"DROP TRIGGER IF EXISTS {name} ON {table}",
@@ -233,9 +246,11 @@ END $$ LANGUAGE plpgsql""",
     return statements
 
 
-def _sqlite_records() -> list[str]:
+def _sqlite_records(tables: set[str]) -> list[str]:
     statements = []
     for name, op, table, when, message in _RECORD_ROW_GUARDS:
+        if table not in tables:
+            continue
         condition = f" WHEN {when}" if when else ""
         statements += [
             f"DROP TRIGGER IF EXISTS {name}",

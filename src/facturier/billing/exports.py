@@ -39,6 +39,8 @@ from facturier.billing.models import (
     InvoiceStatus,
     Payment,
     PaymentAllocation,
+    PaymentReversal,
+    Refund,
 )
 from facturier.core.forecast import ForecastItem
 
@@ -186,7 +188,7 @@ def _invoice_row(r: dict[str, Any], style: Style) -> Row:
 
 PAYMENT_HEADER = [
     "received_on", "customer_code", "customer", "method", "reference", "currency", "amount",
-    "allocated", "unallocated", "invoices", "recorded_by",
+    "allocated", "unallocated", "invoices", "recorded_by", "entry", "note",
 ]  # fmt: skip
 
 
@@ -199,25 +201,59 @@ def payments_for(company: Company, *, start: date | None, end: date | None) -> Q
     return qs.order_by("received_on", "pk")
 
 
-def payment_rows(payments: QuerySet[Payment], *, style: Style = "fr") -> Iterator[Row]:
-    """The header, then one row per payment with what it settled (invoice numbers); the
-    first payments are read at once (`_chunks`)."""
+def reversals_for(
+    company: Company, *, start: date | None, end: date | None
+) -> QuerySet[PaymentReversal]:
+    qs = PaymentReversal.objects.filter(payment__company=company)
+    if start is not None:
+        qs = qs.filter(reversed_on__gte=start)
+    if end is not None:
+        qs = qs.filter(reversed_on__lte=end)
+    return qs.order_by("reversed_on", "pk")
+
+
+def refunds_for(company: Company, *, start: date | None, end: date | None) -> QuerySet[Refund]:
+    qs = Refund.objects.filter(company=company)
+    if start is not None:
+        qs = qs.filter(refunded_on__gte=start)
+    if end is not None:
+        qs = qs.filter(refunded_on__lte=end)
+    return qs.order_by("refunded_on", "pk")
+
+
+def payment_rows(
+    payments: QuerySet[Payment],
+    *,
+    style: Style = "fr",
+    reversals: QuerySet[PaymentReversal] | None = None,
+    refunds: QuerySet[Refund] | None = None,
+) -> Iterator[Row]:
+    """The header, then one row per payment with what it settles now (invoice numbers),
+    then one row per reversal and per refund of the period (`entry` says which).
+
+    Money moves by entries (DOMAIN invariant 12), and every row holds amount = allocated +
+    unallocated: a reversal is the payment's amount negated (its allocations were released,
+    so the payment's own row shows them on account), a refund is money out of the credit.
+    So Σ amount is the money kept, and Σ unallocated over all rows the customers' credit."""
+    yield PAYMENT_HEADER
     values = payments.values(
         "pk", "received_on", "customer__code", "customer__legal_name", "method", "reference",
         "currency", "amount", "recorded_by",
     )  # fmt: skip
-    return chain([PAYMENT_HEADER], _payment_rows(_chunks(values), style))
-
-
-def _payment_rows(chunks: Iterator[list[dict[str, Any]]], style: Style) -> Iterator[Row]:
-    for chunk in chunks:
-        allocated: dict[int, list[tuple[str, Decimal]]] = {}
-        rows = PaymentAllocation.objects.filter(payment_id__in=[r["pk"] for r in chunk])
-        for a in rows.order_by("pk").values("payment_id", "invoice__number", "amount"):
-            number = a["invoice__number"] or ""
-            allocated.setdefault(a["payment_id"], []).append((number, a["amount"]))
+    for chunk in _chunks(values):
+        settled: dict[int, list[tuple[str, Decimal]]] = {}
+        rows = (
+            PaymentAllocation.objects.filter(payment_id__in=[r["pk"] for r in chunk])
+            .values("payment_id", "invoice_id", "invoice__number")
+            .annotate(net=exact_sum("amount"))
+            .order_by("payment_id", "invoice_id")
+        )
+        for a in rows:  # releases count negative: what each payment settles now
+            if a["net"]:
+                number = a["invoice__number"] or ""
+                settled.setdefault(a["payment_id"], []).append((number, a["net"]))
         for r in chunk:
-            parts = allocated.get(r["pk"], [])
+            parts = settled.get(r["pk"], [])
             used = sum((amount for _n, amount in parts), Decimal(0))
             yield [
                 _date(r["received_on"], style),
@@ -231,7 +267,35 @@ def _payment_rows(chunks: Iterator[list[dict[str, Any]]], style: Style) -> Itera
                 _amount(r["amount"] - used, style),
                 " ".join(number for number, _a in parts),
                 r["recorded_by"],
+                "payment",
+                "",
             ]
+    zero = _amount(Decimal(0), style)
+    if reversals is not None:
+        undone = reversals.values(
+            "reversed_on", "payment__customer__code", "payment__customer__legal_name",
+            "payment__method", "payment__reference", "payment__currency", "amount",
+            "recorded_by", "reason",
+        )  # fmt: skip
+        for r in undone.iterator(chunk_size=CHUNK):
+            yield [
+                _date(r["reversed_on"], style), r["payment__customer__code"],
+                r["payment__customer__legal_name"], r["payment__method"],
+                r["payment__reference"], r["payment__currency"], _amount(-r["amount"], style),
+                zero, _amount(-r["amount"], style), "", r["recorded_by"], "reversal",
+                r["reason"],
+            ]  # fmt: skip
+    if refunds is not None:
+        back = refunds.values(
+            "refunded_on", "customer__code", "customer__legal_name", "method", "reference",
+            "currency", "amount", "recorded_by",
+        )  # fmt: skip
+        for r in back.iterator(chunk_size=CHUNK):
+            yield [
+                _date(r["refunded_on"], style), r["customer__code"], r["customer__legal_name"],
+                r["method"], r["reference"], r["currency"], _amount(-r["amount"], style), zero,
+                _amount(-r["amount"], style), "", r["recorded_by"], "refund", "",
+            ]  # fmt: skip
 
 
 # --- sales journal (FEC columns) -----------------------------------------------------------

@@ -45,6 +45,7 @@ from facturier.billing.models import (
     OutboxMessage,
     OutboxStatus,
     Payment,
+    PaymentReversal,
     ScheduledChange,
     Settlement,
     Subscription,
@@ -308,7 +309,15 @@ def collected_per_month(
     # By day, added up into months here (see invoice_figures); the index payment_month_cover
     # holds every column read.
     rows = qs.values("received_on").annotate(s=exact_sum("amount"))
-    return [_money(v) for v in kpis.per_month(((r["received_on"], r["s"]) for r in rows), months)]
+    # A reversed payment was not collected after all: its reversal counts negative, in the
+    # month it was reversed (the payment's own month is left as it was reported).
+    back = PaymentReversal.objects.filter(payment__company=company, reversed_on__gte=months[0])
+    if sales_rep:
+        back = back.filter(payment__customer__sales_rep=sales_rep)
+    undone = back.values("reversed_on").annotate(s=exact_sum("amount"))
+    entries = [(r["received_on"], r["s"]) for r in rows]
+    entries += [(r["reversed_on"], -r["s"]) for r in undone]
+    return [_money(v) for v in kpis.per_month(entries, months)]
 
 
 def _money(value: Any) -> Decimal:

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import QuerySet
 
 from facturier.billing.aggregates import exact_sum
-from facturier.billing.models import Company, Customer, Invoice, Payment, PaymentAllocation
+from facturier.billing.models import (
+    Company,
+    Customer,
+    Invoice,
+    Payment,
+    PaymentAllocation,
+    PaymentReversal,
+    Refund,
+)
 
 
 def invoices_list(
@@ -38,12 +47,19 @@ def invoice_by_number(number: str, *, company: Company | None = None) -> Invoice
 
 
 def customer_credit(customer: Customer) -> Decimal:
-    """What the customer paid and is not yet allocated: kept on account, never lost."""
-    paid = Payment.objects.filter(customer=customer).aggregate(s=exact_sum("amount"))["s"] or 0
-    used = PaymentAllocation.objects.filter(payment__customer=customer).aggregate(
-        s=exact_sum("amount")
-    )["s"] or Decimal(0)
-    return Decimal(paid) - used
+    """What the customer paid and is not yet allocated: kept on account, never lost.
+
+    Σ payments − Σ allocation entries (releases count negative) − Σ reversals − Σ refunds."""
+
+    def total(qs: Any) -> Decimal:
+        return qs.aggregate(s=exact_sum("amount"))["s"] or Decimal(0)
+
+    return (
+        total(Payment.objects.filter(customer=customer))
+        - total(PaymentAllocation.objects.filter(payment__customer=customer))
+        - total(PaymentReversal.objects.filter(payment__customer=customer))
+        - total(Refund.objects.filter(customer=customer))
+    )
 
 
 def customer_balance(customer: Customer) -> Decimal:

@@ -24,9 +24,12 @@ from facturier.billing.models import (
     Invoice,
     OutboxMessage,
     Payment,
+    PaymentReversal,
     Reminder,
     ReminderLevel,
 )
+from facturier.billing.services.payment_corrections import payment_settled
+from facturier.billing.services.payments import payment_unallocated
 from facturier.core.money import format_amount, format_date
 from facturier.mail import texts
 from facturier.mail.templates import text_for
@@ -388,11 +391,15 @@ def compose_payment_received(msg: OutboxMessage) -> Outgoing | None:
     )
     language = _staff_language()
     cur = payment.currency
+    # What it settles now: the sum of its allocation entries per invoice (a release counts
+    # negative), and the rest on account (none once reversed).
+    settled = payment_settled(payment)
+    numbers = dict(Invoice.objects.filter(pk__in=settled).values_list("pk", "number"))
     lines = [
-        f"- {a.invoice.number} : {_money(a.amount, cur, language)}"
-        for a in payment.allocations.select_related("invoice").order_by("pk")
+        f"- {numbers[pk]} : {_money(amount, cur, language)}"
+        for pk, amount in sorted(settled.items(), key=lambda item: str(numbers[item[0]]))
     ]
-    rest = payment.amount - sum((a.amount for a in payment.allocations.all()), Decimal(0))
+    rest = payment_unallocated(payment)
     if rest > 0:
         label = (
             "Unallocated (customer credit)" if language == "en" else "Non affecté (avoir client)"
@@ -411,6 +418,36 @@ def compose_payment_received(msg: OutboxMessage) -> Outgoing | None:
     }
     return _email(
         payment.company, "notify.payment_received", language, values, to=msg.payload["to"]
+    )
+
+
+def compose_payment_reversed(msg: OutboxMessage) -> Outgoing | None:
+    reversal = PaymentReversal.objects.select_related("payment__company", "payment__customer").get(
+        pk=msg.payload["reversal_id"]
+    )
+    payment = reversal.payment
+    language = _staff_language()
+    cur = payment.currency
+    # The invoices it had settled: its releases, written with the reversal.
+    released = payment.allocations.filter(amount__lt=0).select_related("invoice").order_by("pk")
+    with translation.override(language):
+        method = str(payment.get_method_display())
+    values = {
+        "company": str(payment.company),
+        "customer": payment.customer.legal_name,
+        "amount": _money(payment.amount, cur, language),
+        "received_on": _date(payment.received_on, language),
+        "method": method,
+        "reference": payment.reference or "—",
+        "reversed_on": _date(reversal.reversed_on, language),
+        "reason": reversal.reason,
+        "reopened": "\n".join(
+            f"- {a.invoice.number} : {_money(-a.amount, cur, language)}" for a in released
+        )
+        or "—",
+    }
+    return _email(
+        payment.company, "notify.payment_reversed", language, values, to=msg.payload["to"]
     )
 
 
@@ -490,6 +527,7 @@ COMPOSERS: dict[str, Callable[[OutboxMessage], Outgoing | None]] = {
     "email.invoice": compose_invoice,
     "email.reminder": compose_reminder,
     "notify.payment_received": compose_payment_received,
+    "notify.payment_reversed": compose_payment_reversed,
     "notify.draft_waiting": compose_draft_waiting,
     "notify.digest": compose_digest,
 }

@@ -88,6 +88,14 @@ KINDS: dict[str, Kind] = {
         gettext_noop("To the sales rep: a payment was recorded"),
         frozenset(_PARTIES | {"amount", "received_on", "method", "reference", "allocations"}),
     ),
+    "notify.payment_reversed": Kind(
+        gettext_noop("To the sales rep: a payment was reversed"),
+        frozenset(
+            _PARTIES
+            | {"amount", "received_on", "method", "reference", "reversed_on", "reason"}
+            | {"reopened"}
+        ),
+    ),
     "notify.draft_waiting": Kind(
         gettext_noop("To the sales rep: a recurring invoice waits for confirmation"),
         frozenset(_PARTIES | {"subscription", "period", "amount", "invoice_id"}),
@@ -485,6 +493,38 @@ Reference: {reference}
 
 Applied to:
 {allocations}
+""",
+    ),
+    ("notify.payment_reversed", "fr"): (
+        "Paiement annulé : {customer} – {amount}",
+        """Un paiement de {customer} a été contre-passé : il ne règle plus rien.
+
+Montant : {amount}
+Reçu le : {received_on}
+Moyen : {method}
+Référence : {reference}
+
+Annulé le : {reversed_on}
+Motif : {reason}
+
+Factures de nouveau à payer (les relances reprennent) :
+{reopened}
+""",
+    ),
+    ("notify.payment_reversed", "en"): (
+        "Payment reversed: {customer} – {amount}",
+        """A payment from {customer} has been reversed: it no longer settles anything.
+
+Amount: {amount}
+Received on: {received_on}
+Method: {method}
+Reference: {reference}
+
+Reversed on: {reversed_on}
+Reason: {reason}
+
+Invoices to be paid again (reminders resume):
+{reopened}
 """,
     ),
     ("notify.draft_waiting", "fr"): (

@@ -6,6 +6,7 @@ from facturier.billing.models.catalog import Product
 from facturier.billing.models.company import Company, Membership, Role
 from facturier.billing.models.customer import Customer, CustomerKind
 from facturier.billing.models.dunning import Reminder, ReminderLevel
+from facturier.billing.models.form_token import FormToken
 from facturier.billing.models.invoice import (
     DocType,
     ImmutableDocumentError,
@@ -24,7 +25,14 @@ from facturier.billing.models.mail import (
 )
 from facturier.billing.models.numbering import NumberingSeries, SeriesCounter
 from facturier.billing.models.outbox import ArchivedDocument, OutboxMessage, OutboxStatus
-from facturier.billing.models.payment import Payment, PaymentAllocation, PaymentMethod
+from facturier.billing.models.payment import (
+    Payment,
+    PaymentAllocation,
+    PaymentMethod,
+    PaymentReversal,
+    Refund,
+    RefundDraw,
+)
 from facturier.billing.models.subscription import (
     BilledPeriod,
     BillingRun,
@@ -58,6 +66,7 @@ __all__ = [
     "DocType",
     "EmailTemplate",
     "EndKind",
+    "FormToken",
     "FrequencyUnit",
     "ImmutableDocumentError",
     "Invoice",
@@ -73,9 +82,12 @@ __all__ = [
     "Payment",
     "PaymentAllocation",
     "PaymentMethod",
+    "PaymentReversal",
     "PeriodOutcome",
     "Product",
     "RecipientField",
+    "Refund",
+    "RefundDraw",
     "Reminder",
     "ReminderLevel",
     "Role",

@@ -21,9 +21,16 @@ from facturier.billing.services.parties import (
     company_create,
     company_update,
     customer_create,
+    customer_duplicates,
     customer_update,
     product_create,
     series_update,
+)
+from facturier.billing.services.payment_corrections import (
+    credit_allocate,
+    credit_refund,
+    payment_reallocate,
+    payment_reverse,
 )
 from facturier.billing.services.payments import payment_allocate, payment_record
 from facturier.billing.services.users import membership_update, user_create
@@ -40,8 +47,11 @@ __all__ = [
     "audit_verify",
     "company_create",
     "company_update",
+    "credit_allocate",
     "credit_note_create",
+    "credit_refund",
     "customer_create",
+    "customer_duplicates",
     "customer_update",
     "invoice_create",
     "invoice_delete_draft",
@@ -50,7 +60,9 @@ __all__ = [
     "invoices_issue",
     "membership_update",
     "payment_allocate",
+    "payment_reallocate",
     "payment_record",
+    "payment_reverse",
     "product_create",
     "series_update",
     "user_create",

@@ -45,7 +45,11 @@ def document_archive(*, invoice_id: int, pdf: bytes, xml: bytes) -> ArchivedDocu
     The invoice row is locked while the files are written, so two workers never write the
     same names at once; the chain head is locked only for the row and the event."""
     with transaction.atomic():
-        invoice = Invoice.objects.select_for_update().select_related("company").get(pk=invoice_id)
+        invoice = (
+            Invoice.objects.select_for_update(of=("self",))
+            .select_related("company")
+            .get(pk=invoice_id)
+        )
         done = ArchivedDocument.objects.filter(invoice=invoice).first()
         if done is not None:
             return done

@@ -130,7 +130,10 @@ def reminder_policy_set(
     one formal notice and it comes last). Reminders already sent keep their level number."""
     actor_require(by, Can.MANAGE_SETTINGS, company=company)
     cleaned = _check_levels(levels)
-    Company.objects.select_for_update().filter(pk=company.pk).first()  # one writer at a time
+    # One writer at a time. NO KEY: rows that reference the company (audit events, outbox,
+    # checkpoints) may still be inserted meanwhile; a full lock here deadlocked with a worker
+    # that held the chain head and inserted its checkpoint.
+    Company.objects.select_for_update(no_key=True).filter(pk=company.pk).first()
     before = [level_data(row) for row in reminder_policy(company)]
     if before == cleaned:
         return reminder_policy(company)

@@ -7,6 +7,7 @@ retried change queue its message once. Kinds written here:
   (key `invoice-email:<id>`; a resend by hand gets a new key, so a new message);
 - `email.reminder`: a payment reminder (key `reminder:<id>`, written by services/dunning.py);
 - `notify.payment_received`: to the customer's sales rep (key `payment-received:<id>`);
+- `notify.payment_reversed`: to the customer's sales rep (key `payment-reversed:<id>`);
 - `notify.digest`: the owners' daily digest of the billing run (key `digest:<company>:<date>`).
 """
 
@@ -33,6 +34,7 @@ from facturier.billing.models import (
     OutboxMessage,
     OutboxStatus,
     Payment,
+    PaymentReversal,
     RunItem,
 )
 from facturier.billing.services.actors import Actor, actor_require
@@ -43,6 +45,7 @@ from facturier.core.roles import Can
 INVOICE_EMAIL = "email.invoice"
 REMINDER_EMAIL = "email.reminder"
 PAYMENT_RECEIVED = "notify.payment_received"
+PAYMENT_REVERSED = "notify.payment_reversed"
 DIGEST = "notify.digest"
 
 
@@ -119,6 +122,20 @@ def payment_received_queue(payment: Payment) -> OutboxMessage | None:
         kind=PAYMENT_RECEIVED,
         key=f"payment-received:{payment.pk}",
         payload={"payment_id": payment.pk, "to": [rep.email]},
+        next_attempt_at=clock.now(),
+    )
+
+
+def payment_reversed_queue(reversal: PaymentReversal) -> OutboxMessage | None:
+    """Tell the customer's sales rep that a payment was reversed (none without a rep)."""
+    rep = reversal.payment.customer.sales_rep
+    if rep is None or not rep.email:
+        return None
+    return OutboxMessage.objects.create(
+        company_id=reversal.payment.company_id,
+        kind=PAYMENT_REVERSED,
+        key=f"payment-reversed:{reversal.pk}",
+        payload={"reversal_id": reversal.pk, "to": [rep.email]},
         next_attempt_at=clock.now(),
     )
 

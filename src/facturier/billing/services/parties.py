@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models, transaction
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 
 from facturier.billing.models import ChainHead, Company, Customer, NumberingSeries, Product
 from facturier.billing.services.audit import audit_record
@@ -128,6 +131,74 @@ def customer_create(*, company: Company, **fields: Any) -> Customer:
         fields["code"] = _next_customer_code(company)
     _apply(customer, _checked_texts(Customer, _normalise(fields)))
     return _validated_save(customer)
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """An existing customer (or the company itself, `customer` None) that has the same
+    SIREN, VAT number or billing email as a customer being created or changed."""
+
+    field: str  # "siren", "vat_number" or "billing_emails"
+    value: str
+    customer: Customer | None
+
+
+DUPLICATES_SHOWN = 10  # customers named at most (a sign of a data problem beyond that)
+
+
+def customer_duplicates(
+    *,
+    company: Company,
+    siren: str = "",
+    siret: str = "",
+    vat_number: str = "",
+    billing_emails: Sequence[str] = (),
+    exclude: Customer | None = None,
+) -> list[Duplicate]:
+    """The company's customers — and the company itself — that share an identity with the
+    values given: same SIREN (a SIRET's first 9 digits count), same VAT number, or one of the
+    same billing emails (case ignored). Values that do not parse are ignored here (the
+    form or the service refuses them). A read: the caller decides (the web asks for an
+    explicit "create anyway"; two branches of one business may share a SIREN)."""
+    siren = _clean_or_blank(identifiers.clean_siren, siren or siret[:9])
+    vat = _clean_or_blank(identifiers.clean_eu_vat, vat_number)
+    emails = {e.strip().lower() for e in billing_emails if e and e.strip()}
+    found: list[Duplicate] = []
+    if siren and company.siren == siren:
+        found.append(Duplicate("siren", siren, None))
+    if vat and company.vat_number == vat:
+        found.append(Duplicate("vat_number", vat, None))
+    for own in sorted({company.email.lower(), company.accounting_email.lower()} & emails):
+        found.append(Duplicate("billing_emails", own, None))
+    others = Customer.objects.filter(company=company)
+    if exclude is not None and exclude.pk is not None:
+        others = others.exclude(pk=exclude.pk)
+    match = Q(pk__in=[])
+    if siren:
+        match |= Q(siren=siren)
+    if vat:
+        match |= Q(vat_number=vat)
+    for email in emails:
+        # A first sieve in SQL on the list's JSON text (stored addresses are ASCII: the
+        # email check refuses other letters, a domain is kept in its ASCII form); the exact
+        # check is below.
+        match |= Q(emails_text__icontains=email)
+    candidates = others.annotate(emails_text=Cast("billing_emails", TextField())).filter(match)
+    for customer in candidates.order_by("legal_name", "pk")[:DUPLICATES_SHOWN]:
+        if siren and customer.siren == siren:
+            found.append(Duplicate("siren", siren, customer))
+        if vat and customer.vat_number == vat:
+            found.append(Duplicate("vat_number", vat, customer))
+        for email in sorted({e.lower() for e in customer.billing_emails or []} & emails):
+            found.append(Duplicate("billing_emails", email, customer))
+    return found
+
+
+def _clean_or_blank(clean: Callable[[str], str], value: str) -> str:
+    try:
+        return clean(value) if value and value.strip() else ""
+    except ValueError:
+        return ""
 
 
 def customer_update(customer: Customer, **fields: Any) -> Customer:

@@ -20,6 +20,8 @@ from facturier.billing.models import (
     Payment,
     PaymentAllocation,
     PaymentMethod,
+    PaymentReversal,
+    RefundDraw,
     Settlement,
 )
 from facturier.billing.services.actors import Actor, actor_require
@@ -28,17 +30,21 @@ from facturier.billing.services.errors import InvalidInput, NotAllowed
 from facturier.billing.services.limits import AMOUNT, check_date, check_size, check_text
 from facturier.billing.services.outbox import payment_received_queue
 from facturier.billing.services.settlement import settlement_refresh
-from facturier.core.money import format_amount, round_money
+from facturier.core.money import format_amount, format_date, round_money
 from facturier.core.roles import Can
 
 REFERENCE_MAX = 140  # Payment.reference
 
 
-def _money(amount: Decimal, currency: str) -> str:
+def money_text(amount: Decimal, currency: str) -> str:
     return format_amount(amount, currency, locale=get_language() or "fr")
 
 
-def _check_amount(amount: Decimal, field: str) -> Decimal:
+def day_text(day: date) -> str:
+    return format_date(day, locale=get_language() or "fr")
+
+
+def check_amount(amount: Decimal, field: str) -> Decimal:
     if not isinstance(amount, Decimal) or not amount.is_finite():
         raise InvalidInput(_("not an amount"), field=field)
     check_size(amount, field, **AMOUNT)  # first: rounding a huge amount fails
@@ -67,7 +73,7 @@ def payment_record(
     customer's account as credit (`customer_credit`).
     """
     actor_require(actor, Can.RECORD_PAYMENTS, company=customer.company)
-    _check_amount(amount, "amount")
+    check_amount(amount, "amount")
     if method not in PaymentMethod.values:
         raise InvalidInput(f"unknown method '{method}'", field="method")
     today = clock.company_today(customer.company)
@@ -87,12 +93,12 @@ def payment_record(
         recorded_by=actor.name,
     )
     plan = (
-        _explicit(customer, amount, allocations)
+        allocation_plan(customer, amount, allocations)
         if allocations is not None
         else _oldest_first(customer, amount)
     )
     payment.save()
-    _allocate(payment, plan)
+    allocations_write(payment, plan)
     audit_record(
         company=customer.company,
         actor=actor,
@@ -115,8 +121,9 @@ def payment_allocate(payment: Payment, invoice: Invoice, amount: Decimal, *, act
     """Use a payment's unallocated rest (customer credit) to settle an invoice."""
     actor_require(actor, Can.RECORD_PAYMENTS, company=payment.company)
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
-    plan = _explicit(payment.customer, payment_unallocated(payment), [(invoice, amount)])
-    _allocate(payment, plan)
+    check_not_reversed(payment)
+    plan = allocation_plan(payment.customer, payment_unallocated(payment), [(invoice, amount)])
+    allocations_write(payment, plan)
     audit_record(
         company=payment.company,
         actor=actor,
@@ -134,11 +141,12 @@ def _lock_open(customer: Customer, ids: Sequence[int] | None = None) -> list[Inv
     return list(qs.order_by("pk"))
 
 
-def _explicit(
+def allocation_plan(
     customer: Customer, available: Decimal, allocations: Sequence[tuple[Invoice, Decimal]]
 ) -> list[tuple[Invoice, Decimal]]:
     locked = {inv.pk: inv for inv in _lock_open(customer, [inv.pk for inv, _ in allocations])}
     plan, total = [], Decimal(0)
+    planned: dict[int, Decimal] = {}  # an invoice named twice: its balance counts once
     for i, (given, amount) in enumerate(allocations, start=1):
         field = f"allocations[{i}]"
         invoice = locked.get(given.pk)
@@ -148,24 +156,26 @@ def _explicit(
             raise NotAllowed("only issued invoices can be paid", field=field)
         # Checked before the amount: asked to settle "its balance", a paid invoice gives 0.
         _check_settleable(invoice, field)
-        _check_amount(amount, field)
-        if amount > invoice.balance:
+        check_amount(amount, field)
+        balance = invoice.balance - planned.get(invoice.pk, Decimal(0))
+        if amount > balance:
             raise NotAllowed(
                 _("%(amount)s is more than %(n)s's balance (%(balance)s)")
                 % {
-                    "amount": _money(amount, invoice.currency),
+                    "amount": money_text(amount, invoice.currency),
                     "n": invoice.number,
-                    "balance": _money(invoice.balance, invoice.currency),
+                    "balance": money_text(balance, invoice.currency),
                 },
                 field=field,
             )
+        planned[invoice.pk] = planned.get(invoice.pk, Decimal(0)) + amount
         plan.append((invoice, amount))
         total += amount
     if total > available:
         currency = customer.company.currency
         raise InvalidInput(
             _("allocations (%(total)s) exceed the amount (%(available)s)")
-            % {"total": _money(total, currency), "available": _money(available, currency)},
+            % {"total": money_text(total, currency), "available": money_text(available, currency)},
             field="amount",
         )
     return plan
@@ -203,7 +213,7 @@ def _oldest_first(customer: Customer, amount: Decimal) -> list[tuple[Invoice, De
     return plan
 
 
-def _allocate(payment: Payment, plan: Sequence[tuple[Invoice, Decimal]]) -> None:
+def allocations_write(payment: Payment, plan: Sequence[tuple[Invoice, Decimal]]) -> None:
     PaymentAllocation.objects.bulk_create(
         PaymentAllocation(payment=payment, invoice=invoice, amount=amount)
         for invoice, amount in plan
@@ -212,6 +222,21 @@ def _allocate(payment: Payment, plan: Sequence[tuple[Invoice, Decimal]]) -> None
         settlement_refresh(invoice.pk)
 
 
+def check_not_reversed(payment: Payment) -> None:
+    """Refuse to use a reversed payment (its money never came, or went back)."""
+    reversal = PaymentReversal.objects.filter(payment=payment).first()
+    if reversal is not None:
+        raise NotAllowed(
+            _("This payment was reversed on %(d)s (%(why)s): nothing of it can be allocated.")
+            % {"d": day_text(reversal.reversed_on), "why": reversal.reason}
+        )
+
+
 def payment_unallocated(payment: Payment) -> Decimal:
+    """What is left of a payment for other invoices or a refund: its amount − what it
+    settles (the sum of its allocation entries) − what refunds drew from it; 0 once reversed."""
+    if PaymentReversal.objects.filter(payment=payment).exists():
+        return Decimal(0)
     used = payment.allocations.aggregate(s=exact_sum("amount"))["s"] or Decimal(0)
-    return payment.amount - used
+    drawn = RefundDraw.objects.filter(payment=payment).aggregate(s=exact_sum("amount"))["s"]
+    return payment.amount - used - (drawn or Decimal(0))

@@ -13,6 +13,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from facturier.billing.models import Company, Customer
+from facturier.billing.services.parties import Duplicate, customer_duplicates
 from facturier.core import identifiers
 
 # Field → (normaliser, what a valid value looks like). The normaliser's own reason
@@ -163,6 +164,32 @@ class CustomerForm(IdentifierFieldsMixin, forms.ModelForm):  # type: ignore[type
             sales_rep.required = True
             sales_rep.empty_label = None
         sales_rep.queryset = reps.order_by("username")
+
+    # Shown only once the customer was found to match another one (see `duplicates`).
+    allow_duplicate = forms.BooleanField(
+        required=False, label=_("This is another customer: save it anyway")
+    )
+
+    def duplicates(self, company: Company) -> list[Duplicate]:
+        """Customers (or the company itself) this form's SIREN, VAT number or billing emails
+        match, unless they are unchanged (an edit) or the user said "save it anyway"."""
+        data = self.cleaned_data
+        keys = ("siren", "siret", "vat_number", "billing_emails")
+        customer = self.instance
+        # The stored values: validation has already copied the input onto the instance.
+        stored = Customer.objects.filter(pk=customer.pk).values(*keys).first()
+        if stored is not None and all((data.get(k) or "") == (stored[k] or "") for k in keys):
+            return []
+        if data.get("allow_duplicate"):
+            return []
+        return customer_duplicates(
+            company=company,
+            siren=data.get("siren") or "",
+            siret=data.get("siret") or "",
+            vat_number=data.get("vat_number") or "",
+            billing_emails=data.get("billing_emails") or [],
+            exclude=customer,
+        )
 
     def clean_country(self) -> str:
         return str(self.cleaned_data["country"]).strip().upper()

@@ -15,7 +15,7 @@ from django.urls import path
 from django.utils.translation import gettext as _
 
 from facturier.billing import clock, exports
-from facturier.billing.models import Invoice, Payment
+from facturier.billing.models import Invoice, Payment, PaymentReversal, Refund
 from facturier.web.access import Can, WebRequest, requires, restrict_to_visible
 from facturier.web.forms.exports import JournalForm, PeriodForm, StyleForm
 from facturier.web.forms.invoices import InvoiceFilterForm
@@ -80,7 +80,15 @@ def export_payments(request: WebRequest) -> HttpResponseBase:
     qs = restrict_to_visible(Payment.objects.all(), request)
     qs = exports.payments_for(request.company, start=start, end=end).filter(pk__in=qs)
     style = form.chosen_style()
-    rows = exports.payment_rows(qs, style=style)
+    # With the period's reversals and refunds, so that the file balances (billing/exports.py).
+    reversals = exports.reversals_for(request.company, start=start, end=end).filter(
+        pk__in=restrict_to_visible(PaymentReversal.objects.all(), request,
+                                   customer_field="payment__customer")
+    )  # fmt: skip
+    refunds = exports.refunds_for(request.company, start=start, end=end).filter(
+        pk__in=restrict_to_visible(Refund.objects.all(), request)
+    )
+    rows = exports.payment_rows(qs, style=style, reversals=reversals, refunds=refunds)
     name = f"paiements-{clock.company_today(request.company):%Y%m%d}.csv"
     return download(exports.csv_file(rows, style=style), name, "text/csv")
 

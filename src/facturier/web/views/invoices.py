@@ -17,7 +17,7 @@ from django.db.models import Case, Count, F, Q, QuerySet, Value, When
 from django.http import FileResponse, Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -73,6 +73,7 @@ from facturier.web.forms.invoices import (
     products_of,
 )
 from facturier.web.forms.subscriptions import add_line_error
+from facturier.web.once import once, once_created, once_nothing_created
 
 PER_PAGE = 50
 ZERO = Value(Decimal(0), output_field=MONEY)
@@ -204,6 +205,7 @@ _INVOICE_FIELDS = {"payment_terms": "payment_terms_days"}
 
 
 @requires(Can.EDIT_DRAFTS)
+@once("invoice")
 def invoice_new(request: WebRequest) -> HttpResponse:
     """A one-off invoice: saved as a draft, or created and issued at once."""
     return _invoice_form(request, None)
@@ -266,9 +268,12 @@ def _invoice_form(request: WebRequest, draft: Invoice | None) -> HttpResponse:
                 add_service_error(form, exc)
         else:
             if issue:
-                messages.success(request, _("Invoice %(n)s issued.") % {"n": invoice.number})
+                done = _("Invoice %(n)s issued.") % {"n": invoice.number}
             else:
-                messages.success(request, _("Draft saved."))
+                done = _("Draft saved.")
+            messages.success(request, done)
+            label = invoice.number or _("Draft #%(n)s") % {"n": invoice.pk}
+            once_created(request, reverse("web:invoice", args=[invoice.pk]), label)
             return redirect("web:invoice", pk=invoice.pk)
     return page(form, formset)
 
@@ -433,6 +438,7 @@ def invoice_dispute_view(request: WebRequest, pk: int) -> HttpResponse:
 
 @requires(Can.ISSUE_CREDIT_NOTES)
 @require_POST
+@once("credit_note")
 def invoice_credit_view(request: WebRequest, pk: int) -> HttpResponse:
     invoice = _get(request, pk)
     codes = invoice.lines.order_by("position").values_list("vat_code", flat=True)
@@ -451,10 +457,12 @@ def invoice_credit_view(request: WebRequest, pk: int) -> HttpResponse:
             if exc.field is not None and exc.field not in form.fields:
                 # Refused by the invoice's state (a draft, a credit note): a message.
                 messages.error(request, exc.message)
+                once_nothing_created(request)
                 return redirect("web:invoice", pk=invoice.pk)
             add_service_error(form, exc)
         else:
             messages.success(request, _("Credit note %(n)s issued.") % {"n": note.number})
+            once_created(request, reverse("web:invoice", args=[note.pk]), str(note.number))
             return redirect("web:invoice", pk=note.pk)
     context = _detail_context(request, invoice, credit_form=form)
     return render(request, "web/invoices/detail.html", context)

@@ -1,5 +1,8 @@
-"""Payments: the list (filters, totals in SQL) and recording a payment, settling one invoice
-or the customer's open invoices oldest first (what is left stays on the customer's account)."""
+"""Payments: the list (filters, totals in SQL, refunds), recording a payment (settling one
+invoice or the customer's open invoices oldest first; what is left stays on the customer's
+account), and a payment's page: its history, and its unallocated rest allocated, part of it
+moved to another invoice, or the whole payment reversed. Every write goes through a service
+(billing/services/payments.py, payment_corrections.py); a refusal changes nothing."""
 
 from __future__ import annotations
 
@@ -7,11 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from facturier.billing import clock
 from facturier.billing.aggregates import exact_sum
@@ -21,10 +25,22 @@ from facturier.billing.models import (
     InvoiceStatus,
     Payment,
     PaymentAllocation,
+    PaymentReversal,
+    Refund,
+    RefundDraw,
     Settlement,
 )
 from facturier.billing.services.errors import ServiceError
-from facturier.billing.services.payments import payment_allocate, payment_record
+from facturier.billing.services.payment_corrections import (
+    payment_reallocate,
+    payment_reverse,
+    payment_settled,
+)
+from facturier.billing.services.payments import (
+    payment_allocate,
+    payment_record,
+    payment_unallocated,
+)
 from facturier.web.access import (
     Can,
     WebRequest,
@@ -35,31 +51,71 @@ from facturier.web.access import (
     visible_customers,
 )
 from facturier.web.forms.common import add_service_error, object_id
-from facturier.web.forms.payments import AllocateForm, PaymentFilterForm, PaymentForm
+from facturier.web.forms.payments import (
+    AllocateForm,
+    PaymentFilterForm,
+    PaymentForm,
+    ReallocateForm,
+    ReverseForm,
+)
+from facturier.web.once import once, once_created
 from facturier.web.paging import paginate
+from facturier.web.templatetags.facturier_web import amount
+from facturier.web.views.refunds import refund_new
+
+REFUNDS_SHOWN = 50  # the newest refunds the list shows (they are few: money paid back)
 
 
 @requires(Can.VIEW)
 def payment_list(request: WebRequest) -> HttpResponse:
+    """Payments with what each settles now (reversed ones marked), the totals received and
+    reversed, then the refunds paid out under the same filters."""
     filters = PaymentFilterForm(request.GET)
     qs = filters.filter(restrict_to_visible(Payment.objects.all(), request))
     totals = qs.order_by().aggregate(count=Count("pk"), amount=exact_sum("amount"))
+    reversed_total = PaymentReversal.objects.filter(payment__in=qs.order_by().values("pk"))
     context = paginate(request, qs.select_related("customer").order_by("-received_on", "-pk"))
     page = list(context["page_obj"])
-    # What each payment of the page settled, in one query.
-    settled: dict[int, list[PaymentAllocation]] = {}
-    allocations = PaymentAllocation.objects.filter(payment__in=page).select_related("invoice")
-    for a in allocations.order_by("pk"):
-        settled.setdefault(a.payment_id, []).append(a)
-    rows = []
-    for payment in page:
-        parts = settled.get(payment.pk, [])
-        used = sum((a.amount for a in parts), Decimal(0))
-        rows.append((payment, parts, payment.amount - used))
+    # What each payment of the page settles now and has left on account, in three queries.
+    nets = (
+        PaymentAllocation.objects.filter(payment__in=page)
+        .values("payment_id", "invoice_id", "invoice__number")
+        .annotate(s=exact_sum("amount"))
+        .order_by("payment_id", "invoice__number")
+    )
+    settled: dict[int, list[tuple[int, str, Decimal]]] = {}
+    used: dict[int, Decimal] = {}
+    for n in nets:
+        used[n["payment_id"]] = used.get(n["payment_id"], Decimal(0)) + n["s"]
+        if n["s"] > 0:
+            settled.setdefault(n["payment_id"], []).append(
+                (n["invoice_id"], n["invoice__number"], n["s"])
+            )
+    drawn = RefundDraw.objects.filter(payment__in=page).values("payment_id")
+    for d in drawn.annotate(s=exact_sum("amount")).order_by("payment_id"):
+        used[d["payment_id"]] = used.get(d["payment_id"], Decimal(0)) + d["s"]
+    reversals = {r.payment_id: r for r in PaymentReversal.objects.filter(payment__in=page)}
+    rows = [
+        (
+            payment,
+            settled.get(payment.pk, []),
+            Decimal(0) if payment.pk in reversals else payment.amount - used.get(payment.pk, 0),
+            reversals.get(payment.pk),
+        )
+        for payment in page
+    ]
+    refunds = filters.filter_refunds(restrict_to_visible(Refund.objects.all(), request))
     context.update(
         rows=rows,
         filters=filters,
-        totals={"count": totals["count"], "amount": totals["amount"] or Decimal(0)},
+        totals={
+            "count": totals["count"],
+            "amount": totals["amount"] or Decimal(0),
+            "reversed": reversed_total.aggregate(s=exact_sum("amount"))["s"] or Decimal(0),
+            "refunded": refunds.aggregate(s=exact_sum("amount"))["s"] or Decimal(0),
+        },
+        refunds=refunds.select_related("customer").order_by("-refunded_on", "-pk")[:REFUNDS_SHOWN],
+        refunds_shown=REFUNDS_SHOWN,
         currency=request.company.currency,
     )
     return render(request, "web/payments/list.html", context)
@@ -91,6 +147,7 @@ def _not_payable(invoice: Invoice) -> str:
 
 
 @requires(Can.RECORD_PAYMENTS)
+@once("payment")
 def payment_new(request: WebRequest) -> HttpResponse:
     """Record a payment; with ?invoice=ID it settles that invoice first (an invoice already
     paid is said so above the form, which then settles the customer's other invoices)."""
@@ -135,6 +192,8 @@ def payment_new(request: WebRequest) -> HttpResponse:
             add_service_error(form, exc)
         else:
             messages.success(request, _("Payment recorded."))
+            label = _("The payment of %(a)s.") % {"a": amount(payment.amount, payment.currency)}
+            once_created(request, reverse("web:payment", args=[payment.pk]), label)
             if invoice is not None:
                 return redirect("web:invoice", pk=invoice.pk)
             return redirect(f"{reverse('web:payments')}?customer={payment.customer_id}")
@@ -142,47 +201,140 @@ def payment_new(request: WebRequest) -> HttpResponse:
     return render(request, "web/payments/form.html", context)
 
 
-@requires(Can.VIEW)
-def payment_detail(request: WebRequest, pk: int) -> HttpResponse:
-    """A payment, what it settled, and (for those who record payments) its unallocated rest
-    put on an open invoice of the customer."""
-    qs = restrict_to_visible(Payment.objects.select_related("customer"), request)
-    payment = get_visible(qs, pk=pk)
-    allocations = list(payment.allocations.select_related("invoice").order_by("pk"))
-    rest = payment.amount - sum((a.amount for a in allocations), Decimal(0))
-    open_invoices = Invoice.objects.filter(
+def _detail_context(request: WebRequest, payment: Payment, **forms: Any) -> dict[str, Any]:
+    """The payment, what it settles now and its history (entries, refunds, reversal), with
+    the forms of its actions (those given keep their input and errors)."""
+    entries = list(payment.allocations.select_related("invoice").order_by("pk"))
+    settled = payment_settled(payment)
+    reversal = PaymentReversal.objects.filter(payment=payment).first()
+    rest = payment_unallocated(payment)
+    open_invoices = _open_invoices(payment)
+    sources = Invoice.objects.filter(pk__in=settled).order_by("pk")
+    today = clock.company_today(request.company)
+    return {
+        "payment": payment,
+        "entries": entries,
+        "settled": [(inv, settled[inv.pk]) for inv in sources],
+        "draws": RefundDraw.objects.filter(payment=payment).select_related("refund"),
+        "reversal": reversal,
+        "rest": rest,
+        "form": forms.get("form") or AllocateForm(invoices=open_invoices, initial={"amount": rest}),
+        "move_form": forms.get("move_form")
+        or ReallocateForm(settled=settled, sources=sources, targets=open_invoices),
+        "reverse_form": forms.get("reverse_form") or ReverseForm(initial={"reversed_on": today}),
+        "can_allocate": reversal is None and rest > 0 and open_invoices.exists(),
+        "can_move": reversal is None and bool(settled),
+        "can_reverse": reversal is None,
+        "open_on": forms.get("open_on", ""),
+    }
+
+
+def _open_invoices(payment: Payment) -> QuerySet[Invoice]:
+    return Invoice.objects.filter(
         customer=payment.customer,
         status=InvoiceStatus.ISSUED,
         doc_type=DocType.INVOICE,
         settlement__in=[Settlement.OPEN, Settlement.PARTIAL],
     ).order_by("due_date", "pk")
-    form = AllocateForm(request.POST or None, invoices=open_invoices, initial={"amount": rest})
-    if request.method == "POST":
-        ensure(request, Can.RECORD_PAYMENTS)
-        if form.is_valid():
-            try:
-                payment_allocate(
-                    payment, form.cleaned_data["invoice"], form.cleaned_data["amount"],
-                    actor=request.actor,
-                )  # fmt: skip
-            except ServiceError as exc:
-                exc.field = "amount" if exc.field != "invoice" else exc.field
-                add_service_error(form, exc)
-            else:
-                messages.success(request, _("Payment allocated."))
-                return redirect("web:payment", pk=payment.pk)
-    context = {
-        "payment": payment,
-        "allocations": allocations,
-        "rest": rest,
-        "form": form,
-        "can_allocate": rest > 0 and open_invoices.exists(),
-    }
+
+
+def _payment(request: WebRequest, pk: int) -> Payment:
+    qs = restrict_to_visible(Payment.objects.select_related("customer", "company"), request)
+    return get_visible(qs, pk=pk)
+
+
+def _detail(request: WebRequest, payment: Payment, **forms: Any) -> HttpResponse:
+    context = _detail_context(request, payment, **forms)
     return render(request, "web/payments/detail.html", context)
+
+
+@requires(Can.VIEW)
+@once("allocation")
+def payment_detail(request: WebRequest, pk: int) -> HttpResponse:
+    """A payment and its history; those who record payments put its unallocated rest on an
+    open invoice of the customer (a POST here), move it, or reverse it."""
+    payment = _payment(request, pk)
+    if request.method != "POST":
+        return _detail(request, payment)
+    ensure(request, Can.RECORD_PAYMENTS)
+    form = AllocateForm(request.POST, invoices=_open_invoices(payment))
+    if form.is_valid():
+        try:
+            payment_allocate(
+                payment, form.cleaned_data["invoice"], form.cleaned_data["amount"],
+                actor=request.actor,
+            )  # fmt: skip
+        except ServiceError as exc:
+            exc.field = "amount" if exc.field != "invoice" else exc.field
+            add_service_error(form, exc)
+        else:
+            messages.success(request, _("Payment allocated."))
+            return redirect("web:payment", pk=payment.pk)
+    return _detail(request, payment, form=form)
+
+
+@requires(Can.RECORD_PAYMENTS)
+@require_POST
+@once("reallocation")
+def payment_reallocate_view(request: WebRequest, pk: int) -> HttpResponse:
+    """Release part of what the payment settles on one invoice, and settle another with it
+    (or keep it on the customer's account): one transaction."""
+    payment = _payment(request, pk)
+    settled = payment_settled(payment)
+    form = ReallocateForm(
+        request.POST, settled=settled, sources=Invoice.objects.filter(pk__in=settled),
+        targets=_open_invoices(payment),
+    )  # fmt: skip
+    if form.is_valid():
+        data = form.cleaned_data
+        target = data.get("target")
+        try:
+            payment_reallocate(
+                payment, release=[(data["source"], data["amount"])],
+                allocate=[(target, data["amount"])] if target else [], actor=request.actor,
+            )  # fmt: skip
+        except ServiceError as exc:
+            exc.field = {"release[1]": "amount", "allocations[1]": "target"}.get(
+                exc.field or "", "amount" if exc.field else None
+            )
+            add_service_error(form, exc)
+        else:
+            messages.success(request, _("Payment re-allocated."))
+            return redirect("web:payment", pk=payment.pk)
+    return _detail(request, payment, move_form=form, open_on="move")
+
+
+@requires(Can.RECORD_PAYMENTS)
+@require_POST
+def payment_reverse_view(request: WebRequest, pk: int) -> HttpResponse:
+    """Reverse the payment (once: a second reversal is refused with a message)."""
+    payment = _payment(request, pk)
+    form = ReverseForm(request.POST)
+    if form.is_valid():
+        try:
+            payment_reverse(
+                payment, reversed_on=form.cleaned_data["reversed_on"],
+                reason=form.cleaned_data["reason"], actor=request.actor,
+            )  # fmt: skip
+        except ServiceError as exc:
+            if exc.field is None:  # refused by the payment's state: already reversed...
+                messages.error(request, exc.message)
+                return redirect("web:payment", pk=payment.pk)
+            add_service_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Payment reversed: the invoices it settled are to be paid again."),
+            )
+            return redirect("web:payment", pk=payment.pk)
+    return _detail(request, payment, reverse_form=form, open_on="reverse")
 
 
 urlpatterns = [
     path("", payment_list, name="payments"),
     path("new/", payment_new, name="payment_new"),
+    path("refund/", refund_new, name="refund_new"),
     path("<int:pk>/", payment_detail, name="payment"),
+    path("<int:pk>/reallocate/", payment_reallocate_view, name="payment_reallocate"),
+    path("<int:pk>/reverse/", payment_reverse_view, name="payment_reverse"),
 ]

@@ -32,6 +32,7 @@ from facturier.web.forms.settings import (
     TermsForm,
     UserForm,
 )
+from facturier.web.once import once
 
 TABS = [
     ("settings", gettext_lazy("Company")),
@@ -219,6 +220,7 @@ def email_template_reset_view(request: WebRequest, kind: str, language: str) -> 
 
 
 @requires(Can.MANAGE_USERS)
+@once("user")  # the "Add a user" form is sent once (web/once.py)
 def user_settings(request: WebRequest) -> HttpResponse:
     form = UserForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -62,6 +62,7 @@ from facturier.web.forms.subscriptions import (
     SubscriptionForm,
     add_line_error,
 )
+from facturier.web.once import once
 from facturier.web.paging import paginate
 from facturier.web.search import matching
 from facturier.web.views.subscription_edit import (
@@ -178,6 +179,7 @@ def _route_error(form: SubscriptionForm, formset: Any, lines: list[Any], exc: Se
 
 
 @requires(Can.MANAGE_SUBSCRIPTIONS)
+@once("subscription")  # sent once: a replay creates nothing (web/once.py)
 def subscription_create_view(request: WebRequest) -> HttpResponse:
     if request.method != "POST":
         form, formset = _forms(request)

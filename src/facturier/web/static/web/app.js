@@ -12,11 +12,48 @@ function facturierMenu() {
   });
 }
 
-/* Asks before a destructive submit: <form data-confirm="Sure?">. */
+/* Asks before a destructive submit: <form data-confirm="Sure?">, or on the one button that
+   needs it: <button type="submit" data-confirm="Issue it now?">. */
 function facturierConfirm() {
   document.addEventListener("submit", (event) => {
-    const message = event.target.dataset && event.target.dataset.confirm;
+    const button = event.submitter;
+    const message = (button && button.dataset.confirm) || (event.target.dataset && event.target.dataset.confirm);
     if (message && !window.confirm(message)) event.preventDefault();
+  });
+}
+
+/* A form that writes is sent once: after its submit (not cancelled by a confirmation), a
+   second submit is ignored and its buttons are disabled until the next page. The buttons are
+   disabled a moment later, once the browser has read the clicked button's name and value
+   ("issue", "add_line"...). A submit htmx handles itself is cancelled (defaultPrevented) and
+   left alone. Back to a page kept in the browser's cache: its buttons work again (the server
+   refuses a create form sent twice anyway: web/once.py). */
+function facturierSubmitOnce() {
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (event.defaultPrevented || !(form instanceof HTMLFormElement)) return;
+    if ((form.getAttribute("method") || "get").toLowerCase() !== "post") return;
+    if (form.dataset.submitting) {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.submitting = "1";
+    setTimeout(() => {
+      form.querySelectorAll("button[type=submit], button:not([type]), input[type=submit]").forEach((b) => {
+        b.disabled = true;
+        b.setAttribute("aria-busy", "true");
+      });
+    }, 0);
+  });
+  window.addEventListener("pageshow", (event) => {
+    if (!event.persisted) return;
+    document.querySelectorAll("form[data-submitting]").forEach((form) => {
+      delete form.dataset.submitting;
+      form.querySelectorAll("[aria-busy]").forEach((b) => {
+        b.disabled = false;
+        b.removeAttribute("aria-busy");
+      });
+    });
   });
 }
 
@@ -87,6 +124,7 @@ function facturierShowWhen(root) {
 document.addEventListener("DOMContentLoaded", () => {
   facturierMenu();
   facturierConfirm();
+  facturierSubmitOnce();
   facturierCharts(document);
   facturierShowWhen(document);
 });
