@@ -199,6 +199,7 @@ def test_a_bad_token_saves_nothing(
     }[problem]
     later = NOW + timedelta(hours=24, seconds=1) if problem == "expired" else NOW
     with time_machine.travel(later, tick=False):
+        owner_client.force_login(owner)  # a day later the session had ended: signed in again
         response = owner_client.post(
             url, {**payment_form(customer), "once": token}, HTTP_REFERER=f"http://testserver{url}",
             follow=True,
@@ -208,13 +209,18 @@ def test_a_bad_token_saves_nothing(
     assert not Payment.objects.exists() and not FormToken.objects.exists()
 
 
-def test_used_tokens_are_pruned_once_expired(owner_client: Client, customer: Customer) -> None:
+def test_used_tokens_are_pruned_once_expired(
+    owner_client: Client, owner: User, customer: Customer
+) -> None:
     url = reverse("web:payment_new")
     owner_client.post(url, payment_form(customer))
-    assert FormToken.objects.count() == 1
+    first = FormToken.objects.get()
     with time_machine.travel(NOW + timedelta(hours=26), tick=False):
+        owner_client.force_login(owner)  # the session ended meanwhile: signed in again
         owner_client.post(url, payment_form(customer, received_on="2026-11-29"))
-    assert FormToken.objects.count() == 1  # the first one, expired, is gone
+    assert Payment.objects.count() == 2
+    assert list(FormToken.objects.all()) != [first]  # the first one, expired, is gone
+    assert FormToken.objects.count() == 1
 
 
 def test_create_and_issue_asks_first(owner_client: Client, customer: Customer) -> None:

@@ -234,13 +234,23 @@ def payment_rows(
     Money moves by entries (DOMAIN invariant 12), and every row holds amount = allocated +
     unallocated: a reversal is the payment's amount negated (its allocations were released,
     so the payment's own row shows them on account), a refund is money out of the credit.
-    So Σ amount is the money kept, and Σ unallocated over all rows the customers' credit."""
-    yield PAYMENT_HEADER
+    So Σ amount is the money kept, and Σ unallocated over all rows the customers' credit.
+    The first payments are read at once (`_chunks`)."""
     values = payments.values(
         "pk", "received_on", "customer__code", "customer__legal_name", "method", "reference",
         "currency", "amount", "recorded_by",
     )  # fmt: skip
-    for chunk in _chunks(values):
+    body = _payment_body(_chunks(values), style, reversals, refunds)
+    return chain([PAYMENT_HEADER], body)
+
+
+def _payment_body(
+    chunks: Iterator[list[dict[str, Any]]],
+    style: Style,
+    reversals: QuerySet[PaymentReversal] | None,
+    refunds: QuerySet[Refund] | None,
+) -> Iterator[Row]:
+    for chunk in chunks:
         settled: dict[int, list[tuple[str, Decimal]]] = {}
         rows = (
             PaymentAllocation.objects.filter(payment_id__in=[r["pk"] for r in chunk])
@@ -277,24 +287,24 @@ def payment_rows(
             "payment__method", "payment__reference", "payment__currency", "amount",
             "recorded_by", "reason",
         )  # fmt: skip
-        for r in undone.iterator(chunk_size=CHUNK):
+        for rv in undone.iterator(chunk_size=CHUNK):
             yield [
-                _date(r["reversed_on"], style), r["payment__customer__code"],
-                r["payment__customer__legal_name"], r["payment__method"],
-                r["payment__reference"], r["payment__currency"], _amount(-r["amount"], style),
-                zero, _amount(-r["amount"], style), "", r["recorded_by"], "reversal",
-                r["reason"],
+                _date(rv["reversed_on"], style), rv["payment__customer__code"],
+                rv["payment__customer__legal_name"], rv["payment__method"],
+                rv["payment__reference"], rv["payment__currency"], _amount(-rv["amount"], style),
+                zero, _amount(-rv["amount"], style), "", rv["recorded_by"], "reversal",
+                rv["reason"],
             ]  # fmt: skip
     if refunds is not None:
         back = refunds.values(
             "refunded_on", "customer__code", "customer__legal_name", "method", "reference",
             "currency", "amount", "recorded_by",
         )  # fmt: skip
-        for r in back.iterator(chunk_size=CHUNK):
+        for rf in back.iterator(chunk_size=CHUNK):
             yield [
-                _date(r["refunded_on"], style), r["customer__code"], r["customer__legal_name"],
-                r["method"], r["reference"], r["currency"], _amount(-r["amount"], style), zero,
-                _amount(-r["amount"], style), "", r["recorded_by"], "refund", "",
+                _date(rf["refunded_on"], style), rf["customer__code"], rf["customer__legal_name"],
+                rf["method"], rf["reference"], rf["currency"], _amount(-rf["amount"], style), zero,
+                _amount(-rf["amount"], style), "", rf["recorded_by"], "refund", "",
             ]  # fmt: skip
 
 
