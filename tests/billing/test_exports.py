@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from facturier.billing import exports
-from facturier.billing.models import Invoice
+from facturier.billing.models import Invoice, Payment
 from facturier.billing.services import (
     LineData,
     credit_note_create,
@@ -282,14 +282,14 @@ def test_formulas_are_written_as_text_in_every_export(company, customer, make_dr
         Invoice.objects.filter(company=company).order_by("pk"))))  # fmt: skip
     for row in invoices[1:]:
         record = dict(zip(invoices[0], row, strict=True))
-        assert (record["customer"], record["customer_code"]) == ("'" + FORMULA, "'@SUM(1+1)")
+        assert (record["Client"], record["Code client"]) == ("'" + FORMULA, "'@SUM(1+1)")
     credit = dict(zip(invoices[0], invoices[3], strict=True))
-    assert credit["type"] == "credit_note" and credit["total_gross"] == "60,00"  # positive
+    assert credit["Type"] == "avoir" and credit["Total TTC"] == "60,00"  # positive
     payments = _csv(exports.csv_file(exports.payment_rows(
         exports.payments_for(company, start=None, end=None))))  # fmt: skip
     paid = dict(zip(payments[0], payments[1], strict=True))
-    assert paid["reference"] == "'-cmd|' /C calc'!A0"
-    assert (paid["customer"], paid["amount"]) == ("'" + FORMULA, "10,00")
+    assert paid["Référence"] == "'-cmd|' /C calc'!A0"
+    assert (paid["Client"], paid["Montant"]) == ("'" + FORMULA, "10,00")
     journal = _journal_table(company, **PERIOD)
     for row in journal[1:]:
         assert not row[6] or row[6] == "'@SUM(1+1)"
@@ -303,7 +303,7 @@ def test_negative_amounts_stay_numbers(company, make_draft):
     make_draft([LineData(description="-Remise", quantity=D(-1), unit_price=D(30))])
     rows = _csv(exports.csv_file(exports.invoice_rows(Invoice.objects.all())))
     draft = dict(zip(rows[0], rows[1], strict=True))
-    assert (draft["total_net"], draft["total_gross"], draft["balance"]) == (
+    assert (draft["Total HT"], draft["Total TTC"], draft["Reste dû"]) == (
         "-30,00", "-36,00", "-36,00",
     )  # fmt: skip
     rows = exports.invoice_rows(Invoice.objects.all(), style="iso")
@@ -311,6 +311,31 @@ def test_negative_amounts_stay_numbers(company, make_draft):
     forecast = ForecastItem(date(2026, 12, 1), 7, "=Abonnement", "+Client", D("-10.00"),
                             D("-2.00"), date(2026, 12, 1), date(2026, 12, 31), False)  # fmt: skip
     [header, row] = _csv(exports.csv_file(exports.forecast_rows([forecast])))
-    assert header == exports.FORECAST_HEADER
+    assert header == [exports.FRENCH_COLUMNS[name] for name in exports.FORECAST_HEADER]
     assert row[2:4] == ["'=Abonnement", "'+Client"]
     assert row[7:10] == ["-10,00", "-2,00", "-12,00"]
+
+
+def test_the_french_csv_reads_in_french_and_the_international_one_for_machines(
+    company, customer, make_draft
+):
+    """The French export had English column names and values (number;type;status…, paid,
+    open): a French spreadsheet now reads French; the international style keeps the names
+    scripts rely on."""
+    issued = _issue(make_draft, None)
+    payment_record(customer=customer, amount=issued.total_gross, received_on=date(2026, 11, 20),
+                   method="cheque", actor=SYS)  # fmt: skip
+    rows = _csv(exports.csv_file(exports.invoice_rows(Invoice.objects.all())))
+    assert rows[0][:5] == ["Numéro", "Type", "Statut", "Date d'émission", "Échéance"]
+    record = dict(zip(rows[0], rows[1], strict=True))
+    assert (record["Type"], record["Statut"], record["État du règlement"]) == (
+        "facture", "émise", "payée",
+    )  # fmt: skip
+    assert record["Contesté"] == "non"
+    payments = _csv(exports.csv_file(exports.payment_rows(Payment.objects.all())))
+    paid = dict(zip(payments[0], payments[1], strict=True))
+    assert (paid["Moyen"], paid["Écriture"]) == ("chèque", "paiement")
+    iso = list(csv.reader(io.StringIO("".join(exports.csv_file(
+        exports.invoice_rows(Invoice.objects.all(), style="iso"), style="iso")))))  # fmt: skip
+    assert iso[0] == exports.INVOICE_HEADER
+    assert dict(zip(iso[0], iso[1], strict=True))["payment_status"] == "paid"

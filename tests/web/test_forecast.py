@@ -67,7 +67,7 @@ def test_csv_export(owner_client, customer):
     text = b"".join(response.streaming_content).decode()
     assert text.startswith("\ufeff")  # like the invoices' CSV: Excel reads the accents right
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
-    assert rows[0][0] == "issue_date" and len(rows) == 4
+    assert rows[0][0] == "Date d'émission" and len(rows) == 4
     assert rows[1][:3] == ["01/12/2026", str(sub.pk), "Hébergement"]
     assert rows[1][6:10] == ["EUR", "100,00", "20,00", "120,00"]
 

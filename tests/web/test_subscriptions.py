@@ -349,3 +349,20 @@ def test_pages_in_french(owner_client, customer, company):
     page = owner_client.get(reverse("web:subscription", args=[sub.pk]),
                             HTTP_ACCEPT_LANGUAGE="fr").content.decode()  # fmt: skip
     assert "01/12/2026" in page and "100,00\u00a0€" in page
+
+
+def test_schedule_refusals_read_in_french(owner_client, customer):
+    """The French page said "semi-monthly days need 1 <= first < second <= 31, got (15, 15)"
+    and "end date must not be before the first period start": core's refusals are shown in
+    the page's language."""
+    data = _form(customer, frequency="semi_monthly", semi_monthly_day1="15", semi_monthly_day2="15")
+    page = owner_client.post(
+        reverse("web:subscription_preview"), data, HTTP_ACCEPT_LANGUAGE="fr"
+    ).content.decode()
+    assert "le premier avant le second (15 et 15 donnés)" in page
+    assert "semi-monthly" not in page
+    data = _form(customer, end_kind="until", end_date="2026-11-15")
+    page = owner_client.post(
+        reverse("web:subscription_preview"), data, HTTP_ACCEPT_LANGUAGE="fr"
+    ).content.decode()
+    assert "la date de fin ne doit pas être avant le début de la première période" in page

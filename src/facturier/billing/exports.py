@@ -7,8 +7,9 @@ file. Lines and allocations are read with one grouped query per chunk, never per
 
 The CSV files are written the way French spreadsheets open them (`;` between fields, decimal
 comma, dates 28/11/2026, UTF-8 after a byte-order mark: `csv_file`); `style="iso"` gives `,`,
-a decimal point and ISO dates instead, without the mark. Every CSV names its columns the same
-way (`issue_date`, `customer`, `total_net`...).
+a decimal point and ISO dates instead, without the mark. The French style names the columns
+and the coded values in French ("Date d'émission", "payée"); the international one keeps
+the machine names (`issue_date`, `paid`), the same in every CSV.
 The sales journal follows the FEC: `|` (or tab) between fields, dates YYYYMMDD, decimal
 comma, no thousands separator, one balanced entry per issued document.
 
@@ -96,11 +97,12 @@ BOM = "\ufeff"
 
 
 def csv_file(rows: Iterable[Row], *, style: Style = "fr") -> Iterator[str]:
-    """A whole CSV file as text lines: `csv_lines`, after a byte-order mark in the French
-    style (for Excel; the international style goes without)."""
+    """A whole CSV file as text lines: `csv_lines` of the rows `styled` (French columns and
+    values in the French style), after a byte-order mark in the French style (for Excel;
+    the international style goes without)."""
     if style == "fr":
         yield BOM
-    yield from csv_lines(rows, style=style)
+    yield from csv_lines(styled(iter(rows), style), style=style)
 
 
 def _amount(value: Decimal | None, style: Style) -> str:
@@ -132,6 +134,55 @@ def _chunks(qs: QuerySet[Any, Any]) -> Iterator[list[Any]]:
 def _rest(iterator: Iterator[Any]) -> Iterator[list[Any]]:
     while chunk := list(islice(iterator, CHUNK)):
         yield chunk
+
+
+# --- French spreadsheets ------------------------------------------------------------------
+
+# The French style is for a person opening the file in a French spreadsheet: its columns and
+# its coded values read in French. The international style keeps the machine names (stable for
+# scripts and imports); every export has the same columns in both, in the same order.
+FRENCH_COLUMNS = {
+    "number": "Numéro", "type": "Type", "status": "Statut", "issue_date": "Date d'émission",
+    "due_date": "Échéance", "customer_code": "Code client", "customer": "Client",
+    "period_start": "Début de période", "period_end": "Fin de période", "currency": "Devise",
+    "total_net": "Total HT", "total_vat": "TVA", "total_gross": "Total TTC",
+    "settled": "Réglé", "balance": "Reste dû", "payment_status": "État du règlement",
+    "disputed": "Contesté", "corrects": "Facture corrigée", "subscription_id": "N° abonnement",
+    "received_on": "Reçu le", "method": "Moyen", "reference": "Référence", "amount": "Montant",
+    "allocated": "Affecté", "unallocated": "Non affecté", "invoices": "Factures",
+    "recorded_by": "Saisi par", "entry": "Écriture", "note": "Note",
+    "subscription": "Abonnement", "estimated": "Estimé",
+}  # fmt: skip
+FRENCH_VALUES: dict[str, dict[str, str]] = {
+    "type": {"invoice": "facture", "credit_note": "avoir"},
+    "status": {"draft": "brouillon", "issued": "émise"},
+    "payment_status": {
+        "open": "à payer", "partial": "partiellement payée", "paid": "payée",
+        "cancelled": "annulée par avoir",
+    },
+    "disputed": {"1": "oui", "0": "non"},
+    "estimated": {"1": "oui", "0": "non"},
+    "method": {
+        "transfer": "virement", "direct_debit": "prélèvement", "card": "carte",
+        "cheque": "chèque", "cash": "espèces", "other": "autre",
+    },
+    "entry": {"payment": "paiement", "reversal": "contre-passation", "refund": "remboursement"},
+}  # fmt: skip
+
+
+def styled(rows: Iterator[Row], style: Style) -> Iterator[Row]:
+    """`rows` (a header, then values) as `style` writes them: for "fr", French column names
+    and French words for the coded values; for "iso", as they are."""
+    if style != "fr":
+        yield from rows
+        return
+    header = next(rows, None)
+    if header is None:
+        return
+    yield [FRENCH_COLUMNS.get(str(name), str(name)) for name in header]
+    words = [FRENCH_VALUES.get(str(name)) for name in header]
+    for row in rows:
+        yield [w.get(str(v), v) if w else v for w, v in zip(words, row, strict=True)]
 
 
 # --- invoices ----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any
 
+from facturier.billing.core_messages import core_message
 from facturier.billing.models import Customer, ScheduledChange, Subscription, SubscriptionLine
 from facturier.billing.services import recurring_lines as rl
 from facturier.billing.services.drafts import LineData, build_lines, line_inputs
@@ -193,7 +194,7 @@ def _unsaved(
     try:
         schedule = schedule_of(sub)
     except (ValueError, TypeError) as exc:
-        raise InvalidInput(str(exc), field=schedule_error_field(str(exc))) from exc
+        raise InvalidInput(core_message(exc), field=schedule_error_field(str(exc))) from exc
     schedule_period_check(schedule)
     check_dates(sub)  # the same refusals as creation: not more than a year back...
     return sub, schedule

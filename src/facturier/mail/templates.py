@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from facturier.billing.core_messages import core_message
 from facturier.billing.models import Company, EmailTemplate
 from facturier.billing.services.audit import audit_record
 from facturier.billing.services.errors import InvalidInput
@@ -65,7 +66,7 @@ def _clean(kind: str, language: str, subject: str, body: str) -> tuple[str, str]
     try:
         texts.check(kind, subject, body)
     except texts.TemplateError as exc:
-        raise InvalidInput(str(exc), field="template") from exc
+        raise InvalidInput(core_message(exc), field="template") from exc
     return subject, body
 
 

@@ -133,7 +133,7 @@ def resolve_line(
     if price is None and product is not None:
         price = product.unit_price
     if price is None:
-        raise InvalidInput("a line needs a unit price", field=f"{where}.unit_price")
+        raise InvalidInput(_("a line needs a unit price"), field=f"{where}.unit_price")
     try:
         rate = vat.vat_rate(vat_code or data.vat_code or (product.vat_code if product else "FR-20"))
         unit = check_unit(data.unit_code or (product.unit_code if product else "C62"))

@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from facturier.billing import clock
+from facturier.billing.core_messages import core_message
 from facturier.billing.models import (
     Company,
     Customer,
@@ -118,7 +119,7 @@ def _check_levels(levels: Sequence[LevelData]) -> list[LevelData]:
     try:
         core.check_policy(_core_levels(cleaned))
     except core.PolicyError as exc:
-        raise InvalidInput(str(exc), field="levels") from exc
+        raise InvalidInput(core_message(exc), field="levels") from exc
     return sorted(cleaned, key=lambda d: d.level)
 
 

@@ -11,6 +11,7 @@ from django.db import models, transaction
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 
+from facturier.billing.core_messages import core_message
 from facturier.billing.models import ChainHead, Company, Customer, NumberingSeries, Product
 from facturier.billing.services.audit import audit_record
 from facturier.billing.services.errors import InvalidInput, from_validation_error
@@ -226,7 +227,7 @@ def series_update(series: NumberingSeries, *, pattern: str, yearly_reset: bool) 
     try:
         numbering.validate_pattern(pattern)
     except ValueError as exc:
-        raise InvalidInput(str(exc), field="pattern") from exc
+        raise InvalidInput(core_message(exc), field="pattern") from exc
     if yearly_reset and not numbering.has_year_token(pattern):
         raise InvalidInput("a yearly counter needs {YYYY} or {YY} in the pattern", field="pattern")
     series.pattern = pattern

@@ -35,6 +35,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
+from facturier.billing.core_messages import core_message
 from facturier.billing.models import (
     Invoice,
     InvoiceStatus,
@@ -206,7 +207,9 @@ def _end_rule(plan: EditPlan, fields: dict[str, Any]) -> None:
     try:
         schedule_of(sub)
     except ValueError as exc:
-        raise InvalidInput(str(exc), field="end_date" if kind == "until" else "end_count") from exc
+        raise InvalidInput(
+            core_message(exc), field="end_date" if kind == "until" else "end_count"
+        ) from exc
     _refuse_end_before_billed(plan.sub)
 
 

@@ -14,6 +14,7 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from facturier.billing import clock
+from facturier.billing.core_messages import core_message
 from facturier.billing.models import (
     BilledPeriod,
     Customer,
@@ -185,7 +186,7 @@ def _lines(sub: Subscription, lines: Sequence[SubscriptionLineData]) -> list[Sub
         resolved = resolve_line(data, company=sub.company, where=where)
         categories.append(resolved.vat.category)
         if resolved.unit_price < 0:
-            raise InvalidInput("a line needs a unit price ≥ 0", field=f"{where}.unit_price")
+            raise InvalidInput(_("a line needs a unit price ≥ 0"), field=f"{where}.unit_price")
         check_decimal(resolved.unit_price, f"{where}.unit_price", **UNIT_PRICE)
         quantity = check_decimal(data.quantity, f"{where}.quantity", **QUANTITY, minimum=ZERO)
         if data.mode not in ("fixed", "metered", "to_confirm"):
@@ -308,7 +309,7 @@ def check_dates(sub: Subscription) -> None:
         schedule = schedule_of(sub)
     except (ValueError, OverflowError) as exc:
         field = "start" if str(exc).startswith("service start") else "frequency"
-        raise InvalidInput(str(exc), field=field) from exc
+        raise InvalidInput(core_message(exc), field=field) from exc
     schedule_period_check(schedule)
     first = rec.first_start(schedule)
     if first < rec.add_months(today, -YEAR):
