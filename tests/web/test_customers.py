@@ -283,3 +283,22 @@ def test_a_control_or_invisible_character_is_shown_next_to_its_field(
     block = response.content.decode().split(f'id="id_{field}"')[1].split('<div class="field')[0]
     assert "invisible character" in block or "shows nothing" in block
     assert Customer.objects.count() == before
+
+
+def test_one_message_per_mistake(owner_client):
+    """An empty postcode said "This field is required." and "This is not a postcode of FR.";
+    an invalid email said it twice: one mistake, one message."""
+    import re
+
+    from django.urls import reverse
+
+    data = {
+        "kind": "business", "legal_name": "Nouvelle SAS", "address_line1": "1 rue Neuve",
+        "postcode": "", "city": "Lyon", "country": "FR", "billing_emails": "pas-un-email",
+        "language": "fr",
+    }  # fmt: skip
+    page = owner_client.post(reverse("web:customer_new"), data).content.decode()
+    for field in ("postcode", "billing_emails"):
+        block = re.search(rf'<ul class="errors" id="id_{field}_error">(.*?)</ul>', page, re.S)
+        assert block is not None, field
+        assert block[1].count("<li>") == 1, block[1]

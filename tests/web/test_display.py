@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.test import Client
 
 from facturier.billing.models import Company
@@ -82,3 +83,23 @@ def test_who_did_it_reads_as_a_person_would(owner_client, customer, settings):
     run = BillingRun.objects.get()
     page = owner_client.get(reverse("web:run", args=[run.pk])).content.decode()
     assert "Worker (vm:14956)" in page
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["web:exports", "web:customer_new", "web:subscription_create", "web:invoice_new",
+     "web:payment_new", "web:settings", "web:settings_reminders", "web:settings_users"],
+)  # fmt: skip
+def test_ids_are_unique_and_labels_find_their_field(owner_client, customer, name):
+    """The exports page repeated its fields' ids across its three forms: a label focused the
+    wrong form's field."""
+    import re
+    from collections import Counter
+
+    from django.urls import reverse
+
+    page = owner_client.get(reverse(name)).content.decode()
+    ids = Counter(re.findall(r'\sid="([^"]+)"', page))
+    assert [i for i, n in ids.items() if n > 1] == []
+    targets = re.findall(r'<label[^>]*\sfor="([^"]+)"', page)
+    assert targets and [t for t in targets if t not in ids] == []

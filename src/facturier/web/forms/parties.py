@@ -72,10 +72,11 @@ class IdentifierFieldsMixin(forms.BaseForm):
             field.widget.attrs["maxlength"] = "50"
 
     def add_error(self, field: str | None, error: Any) -> None:
-        # The model's own checks run on what is left after a refused identifier and would
-        # add "needs its SIREN" under "wrong check digits": one message per field is clearer.
+        # The model's own checks run on what is left after a refused field and would add
+        # "needs its SIREN" under "wrong check digits", or "not a postcode of FR" under
+        # "This field is required": one message per field is clearer.
         if field is None and isinstance(error, ValidationError) and hasattr(error, "error_dict"):
-            done = set(self.errors) & IDENTIFIERS.keys()
+            done = set(self.errors)
             kept = {name: errs for name, errs in error.error_dict.items() if name not in done}
             if not kept:
                 return

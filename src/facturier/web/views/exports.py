@@ -20,6 +20,10 @@ from facturier.web.access import Can, WebRequest, requires, restrict_to_visible
 from facturier.web.forms.exports import JournalForm, PeriodForm, StyleForm
 from facturier.web.forms.invoices import InvoiceFilterForm
 
+# The page holds three forms with the same field names (start, end, style): each gets its own
+# element ids, so that a label always focuses its own form's field.
+INVOICE_IDS, PAYMENT_IDS, JOURNAL_IDS = "invoices_%s", "payments_%s", "journal_%s"
+
 
 def download(lines: Iterable[str], name: str, content_type: str) -> HttpResponseBase:
     """`lines` streamed as the attachment `name` (a CSV's from `exports.csv_file`)."""
@@ -32,10 +36,12 @@ def _page(request: WebRequest, **forms: Any) -> HttpResponse:
     today = clock.company_today(request.company)
     first = date(today.year, today.month, 1)
     context = {
-        "invoice_form": forms.get("invoice_form") or PeriodForm(initial={"start": first}),
-        "payment_form": forms.get("payment_form") or PeriodForm(initial={"start": first}),
+        "invoice_form": forms.get("invoice_form")
+        or PeriodForm(initial={"start": first}, auto_id=INVOICE_IDS),
+        "payment_form": forms.get("payment_form")
+        or PeriodForm(initial={"start": first}, auto_id=PAYMENT_IDS),
         "journal_form": forms.get("journal_form")
-        or JournalForm(initial={"start": first, "end": today}),
+        or JournalForm(initial={"start": first, "end": today}, auto_id=JOURNAL_IDS),
     }
     return render(request, "web/exports/page.html", context)
 
@@ -52,7 +58,7 @@ def export_invoices(request: WebRequest) -> HttpResponseBase:
     Every parameter is checked before the file starts: the list leaves a wrong filter out,
     but a file is not made of another selection than the one asked for."""
     filters = InvoiceFilterForm(request.GET)
-    period = PeriodForm(request.GET)
+    period = PeriodForm(request.GET, auto_id=INVOICE_IDS)
     if period.is_valid() and not filters.is_valid():
         names = ", ".join(sorted(filters.errors))
         period.add_error(
@@ -73,7 +79,7 @@ def export_invoices(request: WebRequest) -> HttpResponseBase:
 
 @requires(Can.EXPORT)
 def export_payments(request: WebRequest) -> HttpResponseBase:
-    form = PeriodForm(request.GET)
+    form = PeriodForm(request.GET, auto_id=PAYMENT_IDS)
     if not form.is_valid():
         return _page(request, payment_form=form)
     start, end = form.cleaned_data.get("start"), form.cleaned_data.get("end")
@@ -96,7 +102,7 @@ def export_payments(request: WebRequest) -> HttpResponseBase:
 @requires(Can.EXPORT)
 def export_journal(request: WebRequest) -> HttpResponseBase:
     """The sales journal of a period: FEC columns, one balanced entry per document."""
-    form = JournalForm(request.GET)
+    form = JournalForm(request.GET, auto_id=JOURNAL_IDS)
     if not form.is_valid():
         return _page(request, journal_form=form)
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
