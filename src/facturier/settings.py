@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import dj_database_url
@@ -255,6 +256,10 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+
+# A line whose amount excl. VAT is above this asks the person typing it to confirm (a 1e10
+# or a misplaced decimal mark is caught before an invoice is made of it). 0 turns it off.
+LINE_CONFIRM_ABOVE = Decimal(os.environ.get("FACTURIER_LINE_CONFIRM_ABOVE", "1000000"))
 
 # Mail (docs/mail.md): SMTP when FACTURIER_SMTP_HOST is set; otherwise the embedded mailbox,
 # kept in the database (`facturier mail list --mailbox`), that nothing leaves.

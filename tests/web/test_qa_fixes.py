@@ -303,8 +303,8 @@ def test_forecast_csv_is_like_the_invoice_csv(owner_client, customer, make_draft
     invoice_header = next(
         csv.reader(io.StringIO(invoices.decode().lstrip("\ufeff")), delimiter=";")
     )
-    assert header[0] == "issue_date" and "issue_date" in invoice_header
-    assert set(header) - set(invoice_header) <= {"subscription", "estimated"}
+    assert header[0] == "Date d'émission" and "Date d'émission" in invoice_header
+    assert set(header) - set(invoice_header) <= {"Abonnement", "Estimé"}
     iso = b"".join(
         owner_client.get(reverse("web:forecast_csv"), {"style": "iso"}).streaming_content
     )

@@ -135,7 +135,7 @@ def test_custom_frequency_and_count_end(owner_client, customer):
         ({"anchor": "31/02/2026"}, "anchor", ""),
         ({"start": "2026-01-01"}, "start", "one period"),
         ({"frequency": "semi_monthly", "semi_monthly_day1": "20", "semi_monthly_day2": "10"},
-         "semi_monthly_day1", "semi-monthly"),
+         "semi_monthly_day1", "the two days of the month"),
         ({"lines-0-unit_price": "1,1234567"}, "lines-0-unit_price", ""),
     ],
 )  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from facturier.billing.services.errors import ServiceError
 
@@ -73,8 +75,9 @@ def decimal_text(value: Decimal, *, min_places: int = 0, point: str = ".") -> st
 
 
 class NumberField(forms.DecimalField):
-    """A number typed the French way ("1 234,56") or the English way ("1,234.56"), whatever
-    the page's language: the last "," or "." is the decimal point, spaces are ignored.
+    """A number typed the French way ("1 234,56", "1234.56") on any page, or the English way
+    ("1,234.56") on an English page; exponents and ambiguous separators are refused with a
+    message (`normalise_number`).
 
     A stored number is shown without trailing zeros ("2,5", not "2,5000"), with at least
     `min_places` decimals (2 for an amount of money: "120,00")."""
@@ -87,8 +90,8 @@ class NumberField(forms.DecimalField):
             self.min_places = min_places
 
     def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]
-        if isinstance(value, str):
-            value = normalise_number(value)
+        if isinstance(value, str) and value.strip():
+            value = normalise_number(value, french=(get_language() or "fr").startswith("fr"))
         number: Decimal | None = super().to_python(value)
         # Decimal reads "NaN", "Infinity" and "sNaN"; a signalling NaN then raises on the
         # first comparison (has the line changed? is it at least 0?): refused here, first.
@@ -135,18 +138,52 @@ class MoneyField(NumberField):
     min_places = 2
 
 
-def normalise_number(text: str) -> str:
-    """The text of a number with a decimal point and no grouping.
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2009]+")
+_EXPONENT = re.compile(r"\d\s*[eE]\s*[-+]?\d")
+_PLAIN = re.compile(r"[-+]?\d+([.,]\d+)?")
+_ENGLISH_GROUPED = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?")
+# One mark after one to three digits and before exactly three: a thousands separator or a
+# decimal mark? "1.234" may be 1234 to a French reader, "1,234" is 1234 to an English one.
+_AMBIGUOUS = re.compile(r"[-+]?(?!0[.,])\d{1,3}[.,]\d{3}")
 
-    >>> normalise_number("1 234,5"), normalise_number("1,234.50"), normalise_number("-3")
+
+def normalise_number(text: str, *, french: bool = True) -> str:
+    """The text of a number with a decimal point and no grouping, or ValidationError naming
+    what is ambiguous. Spaces group thousands; one comma or one point marks the decimals
+    ("1234,56", "1 234,56", "1234.56"); an English page also reads "12,345.67". Refused:
+    exponents ("1e10"), a comma and a point together on a French page, several marks, and a
+    lone mark before three digits where the other reading is the page's own ("1.234" on a
+    French page, "1,234" on an English one).
+
+    >>> normalise_number("1 234,5"), normalise_number("1234.50"), normalise_number("-3")
     ('1234.5', '1234.50', '-3')
+    >>> normalise_number("12,345.67", french=False), normalise_number("1,234")
+    ('12345.67', '1.234')
     """
-    text = "".join(text.split()).replace("\u00a0", "").replace("\u202f", "")
-    point = max(text.rfind(","), text.rfind("."))
-    if point < 0:
-        return text
-    whole = text[:point].replace(",", "").replace(".", "")
-    return f"{whole}.{text[point + 1 :]}"
+    compact = _SPACES.sub("", text.strip())
+    if _EXPONENT.search(compact):
+        raise ValidationError(
+            _("Write the number in full, without an exponent (for example 10 000 000)."),
+            code="exponent",
+        )
+    if not french and _ENGLISH_GROUPED.fullmatch(compact):
+        return compact.replace(",", "")
+    if _PLAIN.fullmatch(compact) is None:
+        if re.fullmatch(r"[-+]?[\d.,]+", compact):
+            raise ValidationError(_ambiguous(text, french), code="ambiguous")
+        return compact  # not a number at all: DecimalField says so
+    mark = "." if french else ","
+    if _AMBIGUOUS.fullmatch(compact) and mark in compact:
+        raise ValidationError(_ambiguous(text, french), code="ambiguous")
+    return compact.replace(",", ".")
+
+
+def _ambiguous(text: str, french: bool) -> str:
+    example = "1 234,56" if french else "1,234.56"
+    return _(
+        "“%(text)s” is ambiguous: group thousands with spaces and use one decimal mark "
+        "(for example %(example)s)."
+    ) % {"text": text.strip(), "example": example}
 
 
 def decimal_field(label: Any, *, required: bool = True, **kwargs: Any) -> NumberField:

@@ -8,10 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from facturier.billing.models import Customer, Product, SubscriptionLine
 from facturier.billing.models.catalog import UNIT_CHOICES, VAT_CHOICES, LineKindChoices
@@ -19,6 +20,7 @@ from facturier.billing.models.subscription import EndKind, LineMode, Timing
 from facturier.billing.services.errors import ServiceError
 from facturier.billing.services.subscription_edit import LineChange
 from facturier.billing.services.subscriptions import SubscriptionLineData
+from facturier.core.money import format_amount
 from facturier.core.recurrence import PRESETS
 from facturier.web.forms.common import DateInput, decimal_field, require
 
@@ -248,11 +250,52 @@ class BaseLineFormSet(forms.BaseFormSet):  # type: ignore[type-arg]
             return not (self.can_delete and self._should_delete_form(form))  # type: ignore[attr-defined]
         return form.has_changed()
 
+    # Set by clean() when a line is above settings.LINE_CONFIRM_ABOVE and not confirmed:
+    # the template then offers the box that confirms it (the field "confirm_large").
+    needs_large_confirmation = False
+
     def clean(self) -> None:
         if any(self.errors):
             return
         if not any(self._kept(i, f) for i, f in enumerate(self.forms)):
             raise forms.ValidationError(_("Give at least one line."))
+        self._check_large_amounts()
+
+    def _check_large_amounts(self) -> None:
+        """A line above the ceiling (1 000 000 € excl. VAT by default) is saved only once the
+        person confirms it: "1e10" or "1.234.567" typed for 1 234,567 is caught here."""
+        ceiling = Decimal(settings.LINE_CONFIRM_ABOVE)
+        if not ceiling or self.data.get("confirm_large"):
+            return
+        large = []
+        for n, form in enumerate(self.filled(), start=1):
+            data = form.cleaned_data
+            price = data.get("unit_price")
+            if price is None and data.get("product") is not None:
+                price = data["product"].unit_price
+            discount = data.get("discount_percent") or Decimal(0)
+            net = (data.get("quantity") or Decimal(0)) * (price or Decimal(0))
+            net = net * (100 - discount) / 100
+            if abs(net) > ceiling:
+                large.append((n, net))
+        if large:
+            self.needs_large_confirmation = True
+            locale = "fr" if (get_language() or "fr").startswith("fr") else "en"
+            raise forms.ValidationError(
+                [
+                    _(
+                        "Line %(n)s comes to %(amount)s excl. VAT, more than %(ceiling)s: "
+                        "check its quantity and price, then tick “I confirm these amounts”."
+                    )
+                    % {
+                        "n": n,
+                        "amount": format_amount(net.quantize(Decimal("0.01")), locale=locale),
+                        "ceiling": format_amount(ceiling, locale=locale),
+                    }
+                    for n, net in large
+                ],
+                code="large",
+            )
 
 
 # One line block to start with: "Add a line" adds more.
