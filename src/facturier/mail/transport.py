@@ -4,12 +4,17 @@ Through SMTP the envelope is sent by hand (not with Django's `send_messages`), s
 server refusing some recipients and accepting others is seen: each refusal is kept with its
 SMTP code, temporary (4xx: try again later) or permanent (5xx: do not). Another backend (the
 embedded mailbox, the test backend) takes the message whole or raises.
+
+`on_sent` is called with the outcomes as soon as the server has answered the message, before
+the connection is closed (QUIT): the caller records them with the shortest possible window
+between "the server has it" and "the log says so".
 """
 
 from __future__ import annotations
 
 import contextlib
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -53,20 +58,32 @@ def envelope(email: EmailMessage) -> list[tuple[str, str]]:
     return out
 
 
-def send(email: EmailMessage, *, skip: frozenset[str] = frozenset()) -> list[Outcome]:
+def _ignore(outcomes: list[Outcome]) -> None:
+    return None
+
+
+def send(
+    email: EmailMessage,
+    *,
+    skip: frozenset[str] = frozenset(),
+    on_sent: Callable[[list[Outcome]], None] = _ignore,
+) -> list[Outcome]:
     """Send to every recipient but those in `skip` (lower-case addresses that already have
-    the message); returns one Outcome per recipient tried, or raises SendError."""
+    the message); returns one Outcome per recipient tried (after passing them to `on_sent`),
+    or raises SendError. An error raised by `on_sent` propagates as it is."""
     todo = [(a, f) for a, f in envelope(email) if a.lower() not in skip]
     if not todo:
         return []
     backend = get_connection()
     if isinstance(backend, SMTPBackend):
-        return _smtp(backend, email, todo)
+        return _smtp(backend, email, todo, on_sent)
     try:
         backend.send_messages([email])
     except Exception as exc:
         raise SendError(f"{type(exc).__name__}: {exc}", permanent=False, recipients=todo) from exc
-    return [Outcome(a, f) for a, f in todo]
+    outcomes = [Outcome(a, f) for a, f in todo]
+    on_sent(outcomes)
+    return outcomes
 
 
 def _code_text(code: int, text: bytes | str) -> str:
@@ -74,7 +91,12 @@ def _code_text(code: int, text: bytes | str) -> str:
     return f"{code} {shown}".strip()
 
 
-def _smtp(backend: SMTPBackend, email: EmailMessage, todo: list[tuple[str, str]]) -> list[Outcome]:
+def _smtp(
+    backend: SMTPBackend,
+    email: EmailMessage,
+    todo: list[tuple[str, str]],
+    on_sent: Callable[[list[Outcome]], None],
+) -> list[Outcome]:
     encoding = email.encoding or settings.DEFAULT_CHARSET
     sender = sanitize_address(email.from_email, encoding)
     rcpts = [sanitize_address(a, encoding) for a, _f in todo]
@@ -87,14 +109,15 @@ def _smtp(backend: SMTPBackend, email: EmailMessage, todo: list[tuple[str, str]]
         refused = exc.recipients
     except smtplib.SMTPResponseException as exc:  # sender or data refused, or the greeting
         permanent = 500 <= exc.smtp_code < 600
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            backend.close()
         raise SendError(
             _code_text(exc.smtp_code, exc.smtp_error), permanent=permanent, recipients=todo
         ) from exc
     except (smtplib.SMTPException, OSError) as exc:  # down, unreachable, cut off, timed out
-        raise SendError(f"{type(exc).__name__}: {exc}", permanent=False, recipients=todo) from exc
-    finally:
         with contextlib.suppress(smtplib.SMTPException, OSError):
             backend.close()
+        raise SendError(f"{type(exc).__name__}: {exc}", permanent=False, recipients=todo) from exc
     outcomes = []
     for (address, field), rcpt in zip(todo, rcpts, strict=True):
         if rcpt in refused:
@@ -104,4 +127,9 @@ def _smtp(backend: SMTPBackend, email: EmailMessage, todo: list[tuple[str, str]]
             )
         else:
             outcomes.append(Outcome(address, field))
+    try:
+        on_sent(outcomes)  # recorded before QUIT: its round trip is out of the window
+    finally:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            backend.close()
     return outcomes

@@ -11,7 +11,7 @@ unique constraint (invoice, level) refuses a second row whatever happens.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -197,12 +197,14 @@ def reminders_run(
     company: Company | None = None,
     dry_run: bool = False,
     actor: Actor = SYSTEM,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> DunningSummary:
     """Send each invoice the reminder due on `as_of` (default: each company's today).
 
     Safe to run any number of times and from several processes at once: a level already sent
     is never sent again. A dry run plans the same way and writes nothing. The actor must be
-    allowed to send invoices (the worker and the command line are)."""
+    allowed to send invoices (the worker and the command line are). `should_stop` is checked
+    between invoices (a stopping worker leaves the rest to the next pass)."""
     for each in [company] if company else []:
         actor_require(actor, Can.ISSUE_INVOICES, company=each)
     if company is None and not actor.is_system:
@@ -213,6 +215,8 @@ def reminders_run(
         today = as_of or clock.company_today(each)
         policy = _policy_read(each) if dry_run else reminder_policy(each)
         for invoice, sent in _candidates(each, policy, today):
+            if should_stop():
+                return summary
             for outcome in _invoice_pass(invoice, sent, policy, today, dry_run, actor.name):
                 summary.add(outcome)
     return summary
