@@ -25,8 +25,7 @@ RECIPIENTS = ["compta@boulangerie.example", "compta@example.com"]
 
 def log_of(row: OutboxMessage) -> list[tuple[str, str]]:
     return [
-        (a.recipient, a.outcome)
-        for a in DeliveryAttempt.objects.filter(message=row).order_by("pk")
+        (a.recipient, a.outcome) for a in DeliveryAttempt.objects.filter(message=row).order_by("pk")
     ]
 
 

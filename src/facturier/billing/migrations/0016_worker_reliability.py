@@ -48,6 +48,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="billingrun",
+            name="pid_start",
+            field=models.PositiveBigIntegerField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name="billingrun",
             name="status",
             field=models.CharField(
                 choices=[

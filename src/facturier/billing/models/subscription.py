@@ -227,6 +227,9 @@ class BillingRun(models.Model):
     # the time of its last committed batch (a run silent for too long is abandoned).
     host = models.CharField(max_length=255, blank=True)
     pid = models.PositiveIntegerField(null=True, blank=True)
+    # The process's start in clock ticks after boot (Linux): a later process that reuses
+    # the pid has another one.
+    pid_start = models.PositiveBigIntegerField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     due = models.PositiveIntegerField(default=0)
     issued = models.PositiveIntegerField(default=0)

@@ -3,7 +3,8 @@ it ends, and `interrupted` when its process died before (kill -9, a crash, a mac
 
 A run records who runs it (host, pid) and beats once per committed batch (`heartbeat_at`).
 A run is abandoned when its heartbeat is older than STALE_AFTER, or when its process is gone
-from this host (no such pid, a zombie, or a newer process that reused the pid). Any later
+from this host (no such pid, a zombie, or another process that reused the pid: a process is
+named by its pid and its start time in ticks after boot, which no clock change moves). Any later
 run and every worker tick close abandoned runs: the counts are recomputed from the run's own
 RunItem rows (written in the same transactions as its invoices, so they are exactly what it
 committed) and the run is marked `interrupted`.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from django.db import DatabaseError, connection, transaction
@@ -35,7 +36,7 @@ def run_start(*, company_id: int | None, as_of: date | None, worker: str) -> Bil
     run = BillingRun.objects.create(
         company_id=company_id, as_of=as_of, started_at=now, worker=worker,
         status=RunStatus.RUNNING, host=socket.gethostname()[:255], pid=os.getpid(),
-        heartbeat_at=now,
+        pid_start=process_start(os.getpid()), heartbeat_at=now,
     )  # fmt: skip
     _LIVE.add(run.pk)
     return run
@@ -62,10 +63,9 @@ def run_abandon(run: BillingRun) -> None:
     """The run stops on an error: close it as interrupted now if the database answers
     (otherwise the next run or worker tick will)."""
     _LIVE.discard(run.pk)
-    if connection.in_atomic_block:
-        return  # the caller's transaction decides; a later tick closes the run
-    with contextlib.suppress(DatabaseError):
-        connection.close_if_unusable_or_obsolete()
+    with contextlib.suppress(DatabaseError):  # a broken connection or transaction
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()  # reconnects after a server restart
         _interrupt(run.pk)
 
 
@@ -86,7 +86,7 @@ def _abandoned(run: BillingRun, now: datetime, host: str) -> bool:
         return False  # another machine's run: only its heartbeat tells
     if run.pid == os.getpid():
         return True  # this process, which is not working on it (not in _LIVE)
-    return not process_alive(run.pid, started_by=run.started_at)
+    return not process_alive(run.pid, started=run.pid_start)
 
 
 def _interrupt(pk: int) -> int:
@@ -108,27 +108,34 @@ def _interrupt(pk: int) -> int:
     return 1
 
 
-def process_alive(pid: int, *, started_by: datetime) -> bool:
-    """Whether process `pid` of this host exists, is not a zombie, and was started by
-    `started_by` (give or take a few seconds): a newer process with the same pid is another
-    program. Outside Linux, only whether the pid exists."""
+def process_start(pid: int) -> int | None:
+    """When process `pid` started, in clock ticks after boot (Linux), or None: with the pid,
+    it names one process, whatever the wall clock does."""
+    fields = _stat(pid)
+    return int(fields[19]) if fields else None
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/<pid>/stat after the command name (state first), or None."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def process_alive(pid: int, *, started: int | None) -> bool:
+    """Whether process `pid` of this host exists, is not a zombie, and is the one that
+    started at `started` (process_start): a later process with the same pid is another
+    program. Without /proc, only whether the pid exists."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         pass  # it exists (another user's)
-    stat = Path(f"/proc/{pid}/stat")
-    try:
-        fields = stat.read_text().rsplit(")", 1)[1].split()
-        boot = next(
-            float(line.split()[1])
-            for line in Path("/proc/stat").read_text().splitlines()
-            if line.startswith("btime ")
-        )
-    except (OSError, IndexError, StopIteration, ValueError):
+    fields = _stat(pid)
+    if fields is None:
         return True  # no /proc: the pid exists, that is all we know
     if fields[0] in ("Z", "X"):
         return False  # dead, not yet reaped by its parent
-    started = boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
-    return datetime.fromtimestamp(started, tz=UTC) <= started_by + timedelta(seconds=5)
+    return started is None or len(fields) < 20 or int(fields[19]) == started
