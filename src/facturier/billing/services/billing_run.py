@@ -40,6 +40,7 @@ from facturier.billing.models import (
 )
 from facturier.billing.services import recurring_lines as rl
 from facturier.billing.services.actors import Actor, PermissionRefused, actor_require
+from facturier.billing.services.chronology import ClockBehind
 from facturier.billing.services.drafts import DraftBuild, draft_build, drafts_save
 from facturier.billing.services.errors import ServiceError
 from facturier.billing.services.issuing import invoices_issue, mention_label
@@ -216,15 +217,19 @@ def _run_company(
     # due (failed) are set aside so that this run does not take them again.
     stuck: set[int] = set()
     while not should_stop():
-        with transaction.atomic():
-            batch = _claim(company, today, stuck, batch_size)
-            if not batch:
-                return
-            _bill_batch(company, batch, today, run.summary, run.ledger())
-            stuck.update(
-                s.pk for s in batch if s.next_billing_date and s.next_billing_date <= today
-            )
-            run.beat()
+        try:
+            with transaction.atomic():
+                batch = _claim(company, today, stuck, batch_size)
+                if not batch:
+                    return
+                _bill_batch(company, batch, today, run.summary, run.ledger())
+                stuck.update(
+                    s.pk for s in batch if s.next_billing_date and s.next_billing_date <= today
+                )
+                run.beat()
+        except ClockBehind as exc:
+            exc.alert()  # the batch rolled back, and the alert queued inside it: again
+            raise
         if progress:
             progress(len(batch))
         if connection.vendor == "sqlite" and not run.dry_run:
