@@ -88,6 +88,10 @@ class Migration(migrations.Migration):
                 name="billing_run_running",
             ),
         ),
+        migrations.AddIndex(
+            model_name="invoice",
+            index=models.Index(fields=["company", "chain_index"], name="invoice_chain_tip"),
+        ),
         migrations.AddConstraint(
             model_name="mailboxmessage",
             constraint=models.UniqueConstraint(fields=("message_id",), name="mailbox_message_once"),
