@@ -3,7 +3,9 @@
 A row is leased in a short transaction, then delivered outside any transaction (sending mail
 or rendering a PDF never holds a database lock), then its outcome is written with one
 `DeliveryAttempt` per recipient tried. A worker that dies mid-delivery leaves the lease to
-expire (LEASE): another worker delivers the row then. Every attempt of a message carries the
+expire (LEASE): another worker delivers the row then. The lease's expiry time is also its
+token: each attempt starts by renewing the lease only if the row still carries this worker's
+token, so a slow worker whose lease expired never delivers a row another worker took. Every attempt of a message carries the
 same Message-ID (`<outbox-<id>@facturier>`), so a receiver can recognise a repeat.
 
 Each attempt is recorded BEFORE the message is handed to the server: the row's attempt count
@@ -113,15 +115,17 @@ def outbox_pass(*, batch_size: int = 20, should_stop: Callable[[], bool] = _neve
     # The rows that exist and are due when the pass starts: a pass always ends.
     due_by, last = clock.now(), OutboxMessage.objects.aggregate(m=Max("pk"))["m"] or 0
     while not summary.stopped:
-        batch = _lease(batch_size, due_by, last)
+        batch, until = _lease(batch_size, due_by, last)
         if not batch:
             break
         for k, msg in enumerate(batch):
             if should_stop():
-                _release(batch[k:])
+                _release(batch[k:], until)
                 summary.stopped = True
                 break
-            status = _attempt(msg)
+            status = _attempt(msg, lease=until)
+            if status is None:
+                continue  # our lease had expired and another worker took the row
             summary.handled += 1
             if status == OutboxStatus.SENT:
                 summary.sent += 1
@@ -139,7 +143,10 @@ def outbox_pass(*, batch_size: int = 20, should_stop: Callable[[], bool] = _neve
     return summary
 
 
-def _lease(size: int, due_by: datetime, last: int) -> list[OutboxMessage]:
+def _lease(size: int, due_by: datetime, last: int) -> tuple[list[OutboxMessage], datetime]:
+    """Lease due rows until a time that is also the lease's token: a row is ours while its
+    `next_attempt_at` is still that time (another worker's lease writes another one)."""
+    until = clock.now() + LEASE
     with transaction.atomic():
         qs = OutboxMessage.objects.filter(
             status=OutboxStatus.PENDING, next_attempt_at__lte=due_by, pk__lte=last
@@ -147,19 +154,21 @@ def _lease(size: int, due_by: datetime, last: int) -> list[OutboxMessage]:
         if connection.features.has_select_for_update_skip_locked:
             qs = qs.select_for_update(skip_locked=True)
         batch = list(qs[:size])
-        OutboxMessage.objects.filter(pk__in=[m.pk for m in batch]).update(
-            next_attempt_at=clock.now() + LEASE
-        )
-    return batch
+        OutboxMessage.objects.filter(pk__in=[m.pk for m in batch]).update(next_attempt_at=until)
+    return batch, until
 
 
-def _release(rows: list[OutboxMessage]) -> None:
+def _release(rows: list[OutboxMessage], until: datetime) -> None:
     """Hand back leased rows that were not tried (the worker is stopping): the next worker
     takes them at once instead of after the lease."""
     for msg in rows:
-        OutboxMessage.objects.filter(pk=msg.pk, status=OutboxStatus.PENDING).update(
-            next_attempt_at=msg.next_attempt_at
-        )
+        OutboxMessage.objects.filter(
+            pk=msg.pk, status=OutboxStatus.PENDING, next_attempt_at=until
+        ).update(next_attempt_at=msg.next_attempt_at)
+
+
+class LeaseLost(Exception):
+    """The row's lease expired and another worker leased it: this one must not deliver it."""
 
 
 @dataclass
@@ -167,14 +176,20 @@ class _Try:
     """One attempt at one row: the `started` log rows, then what became of each recipient."""
 
     msg: OutboxMessage
+    lease: datetime | None = None
     started: dict[str, DeliveryAttempt] = field(default_factory=dict)
     recorded: bool = False
 
     def start(self, todo: list[tuple[str, str]]) -> None:
-        """Commit the attempt (count and `started` rows) before anything leaves."""
+        """Commit the attempt (count and `started` rows) before anything leaves, if the row
+        is still ours (its lease renewed from now); LeaseLost if not."""
         now = clock.now()
         with transaction.atomic():
-            OutboxMessage.objects.filter(pk=self.msg.pk).update(attempts=self.msg.attempts)
+            row = OutboxMessage.objects.filter(pk=self.msg.pk, status=OutboxStatus.PENDING)
+            if self.lease is not None:
+                row = row.filter(next_attempt_at=self.lease)
+            if not row.update(attempts=self.msg.attempts, next_attempt_at=now + LEASE):
+                raise LeaseLost
             rows = DeliveryAttempt.objects.bulk_create(
                 DeliveryAttempt(
                     message=self.msg, invoice_id=self.msg.invoice_id, recipient=a[:254],
@@ -224,12 +239,17 @@ class _Try:
         self.recorded = True
 
 
-def _attempt(msg: OutboxMessage, deliver: Callable[..., Any] = _deliver) -> str:
-    """One try at a leased row; writes its outcome and the delivery log; returns the status."""
+def _attempt(
+    msg: OutboxMessage, deliver: Callable[..., Any] = _deliver, *, lease: datetime | None = None
+) -> str | None:
+    """One try at a leased row; writes its outcome and the delivery log; returns the status
+    (None when the lease was lost: nothing was sent or written)."""
     msg.attempts += 1
-    attempt = _Try(msg)
+    attempt = _Try(msg, lease)
     try:
         result = deliver(msg, before_send=attempt.start, on_sent=attempt.sent)
+    except LeaseLost:
+        return None
     except Exception as exc:  # any transport error: retry later, never lose the row
         if not attempt.recorded:  # (an error after the outcome was written changes nothing)
             attempt.failed(exc)
