@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from facturier.billing.models import DeliveryAttempt, OutboxMessage, OutboxStatus
-from facturier.worker.outbox import LEASE, _attempt, _lease, outbox_deliver
+from facturier.worker.outbox import BATCH_LEASE, _attempt, _lease, outbox_deliver
 
 
 def test_an_expired_lease_does_not_deliver(smtp, frozen, issued):
@@ -14,7 +14,7 @@ def test_an_expired_lease_does_not_deliver(smtp, frozen, issued):
     assert outbox_deliver() == 1  # the render; the email is queued
     row = OutboxMessage.objects.get(kind="email.invoice")
     [slow], lease_a = _lease(20, frozen.now, row.pk)  # worker A leases it, then stalls
-    frozen.advance(LEASE + timedelta(seconds=1))
+    frozen.advance(BATCH_LEASE + timedelta(seconds=1))
     [fast], lease_b = _lease(20, frozen.now, row.pk)  # the lease expired: worker B takes it
     assert lease_b > lease_a
 

@@ -54,8 +54,13 @@ log = logging.getLogger("facturier.worker")
 
 MAX_ATTEMPTS = 8
 BASE_DELAY = timedelta(seconds=30)
-# How long a worker may take to deliver a leased row before another worker may try.
+# How long a worker may take to deliver a row once its attempt started, before another worker
+# may try (a repeat then is the one at-least-once allows).
 LEASE = timedelta(minutes=5)
+# How long the rows of a leased batch wait for their turn: a worker killed mid-batch holds
+# them this long. A row whose turn comes later is taken by another worker, never delivered
+# twice (the lease is a token, checked when each attempt starts).
+BATCH_LEASE = timedelta(minutes=1)
 
 # Called with the recipients about to be tried, right before the message leaves.
 BeforeSend = Callable[[list[tuple[str, str]]], None]
@@ -146,7 +151,7 @@ def outbox_pass(*, batch_size: int = 20, should_stop: Callable[[], bool] = _neve
 def _lease(size: int, due_by: datetime, last: int) -> tuple[list[OutboxMessage], datetime]:
     """Lease due rows until a time that is also the lease's token: a row is ours while its
     `next_attempt_at` is still that time (another worker's lease writes another one)."""
-    until = clock.now() + LEASE
+    until = clock.now() + BATCH_LEASE
     with transaction.atomic():
         qs = OutboxMessage.objects.filter(
             status=OutboxStatus.PENDING, next_attempt_at__lte=due_by, pk__lte=last
