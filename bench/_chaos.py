@@ -129,7 +129,7 @@ def _archives(violations: list[str]) -> dict[str, int]:
     if missing:
         violations.append(f"{missing} issued documents without their archive")
     if strays:
-        violations.append(f"{len(strays)} stray archive files, e.g. {strays[:3]}")
+        violations.append(f"stray_files: {len(strays)} stray archive files, e.g. {strays[:3]}")
     if absent:
         violations.append(f"{len(absent)} archived files missing, e.g. {absent[:3]}")
     return out

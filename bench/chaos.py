@@ -3,7 +3,7 @@ SIGKILL, the SMTP server drops connections and PostgreSQL restarts, then verify 
 broke. `make chaos` runs it at full size; CI runs it small.
 
     .venv/bin/python bench/chaos.py                          # 10,000 periods, several minutes
-    .venv/bin/python bench/chaos.py --periods 300 --duration 60 --kill-every 0.7   # CI size
+    .venv/bin/python bench/chaos.py --periods 200 --duration 90 --kill-every 1.5   # CI size
 
 What it does:
 
@@ -119,7 +119,10 @@ def pg_version() -> str:
 
 
 def run(cmd: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kwargs)
+    done = subprocess.run(cmd, text=True, capture_output=True, **kwargs)
+    if done.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{(done.stdout + done.stderr)[-3000:]}")
+    return done
 
 
 def pg_ready(port: int, timeout: float = 60) -> None:
@@ -395,6 +398,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None, help="random seed (default: time)")
     parser.add_argument("--keep", action="store_true", help="keep the database and files")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    parser.add_argument(
+        "--tolerate", action="append", default=[], metavar="CHECK",
+        help="report this check's violations (e.g. stray_files) without failing the run",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.pg != "none" and not root:
         parser.error("restarting PostgreSQL needs root: use --pg none")
@@ -445,6 +452,7 @@ def main(argv: list[str] | None = None) -> int:
             "crashes": len(fleet.crashes),
             "max_stop_s": round(slowest, 1),
             "smtp_dropped": handler.dropped_before + handler.dropped_after,
+            "smtp_dropped_after_accept": handler.dropped_after,
             "audit": "ok" if audit.returncode == 0 else "BROKEN",
             "elapsed_s": round(time.monotonic() - began, 1),
         }
@@ -465,18 +473,22 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(data_dir, ignore_errors=True)
         else:
             log(f"kept: {pg.url(DB_NAME)} and {data_dir}")
+    tolerated = [v for v in violations if v.split(":")[0] in args.tolerate]
+    violations = [v for v in violations if v not in tolerated]
     figures["violations"] = len(violations)
     if args.json:
         args.json.write_text(json.dumps({**figures, "violation_list": violations}, indent=2))
     shown = [
         "periods", "invoices", "kills", "restarts", "crashes", "pg_restart_s", "smtp_dropped",
-        "invoice_emails", "lost", "duplicates", "started_unknown", "gaps", "disorder",
+        "smtp_dropped_after_accept", "invoice_emails", "lost", "duplicates", "started_unknown", "gaps", "disorder",
         "billed_twice", "stray_files", "runs_interrupted", "runs_running", "audit",
         "max_stop_s", "chaos_s", "elapsed_s", "violations",
     ]  # fmt: skip
     print("chaos: " + " ".join(f"{k}={figures.get(k)}" for k in shown), flush=True)
     for v in violations:
         print(f"VIOLATION: {v}", flush=True)
+    for v in tolerated:
+        print(f"TOLERATED (--tolerate): {v}", flush=True)
     return 1 if violations else 0
 
 

@@ -107,7 +107,7 @@ def _never() -> bool:
     return False
 
 
-def outbox_deliver(*, batch_size: int = 20, should_stop: Callable[[], bool] = _never) -> int:
+def outbox_deliver(*, batch_size: int = 5, should_stop: Callable[[], bool] = _never) -> int:
     """Deliver the rows due when the pass starts; returns how many were handled (sent,
     retried or failed). Rows queued during the pass (an invoice email after its render)
     wait for the next pass. The pass is logged, failures included."""
@@ -115,7 +115,7 @@ def outbox_deliver(*, batch_size: int = 20, should_stop: Callable[[], bool] = _n
     return summary.handled
 
 
-def outbox_pass(*, batch_size: int = 20, should_stop: Callable[[], bool] = _never) -> PassSummary:
+def outbox_pass(*, batch_size: int = 5, should_stop: Callable[[], bool] = _never) -> PassSummary:
     summary = PassSummary()
     # The rows that exist and are due when the pass starts: a pass always ends.
     due_by, last = clock.now(), OutboxMessage.objects.aggregate(m=Max("pk"))["m"] or 0
