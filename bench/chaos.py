@@ -480,7 +480,8 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps({**figures, "violation_list": violations}, indent=2))
     shown = [
         "periods", "invoices", "kills", "restarts", "crashes", "pg_restart_s", "smtp_dropped",
-        "smtp_dropped_after_accept", "invoice_emails", "lost", "duplicates", "started_unknown", "gaps", "disorder",
+        "smtp_dropped_after_accept", "invoice_emails", "lost", "duplicates", "started_unknown",
+        "gaps", "disorder",
         "billed_twice", "stray_files", "runs_interrupted", "runs_running", "audit",
         "max_stop_s", "chaos_s", "elapsed_s", "violations",
     ]  # fmt: skip
