@@ -5,8 +5,9 @@ or rendering a PDF never holds a database lock), then its outcome is written wit
 `DeliveryAttempt` per recipient tried. A worker that dies mid-delivery leaves the lease to
 expire (LEASE): another worker delivers the row then. The lease's expiry time is also its
 token: each attempt starts by renewing the lease only if the row still carries this worker's
-token, so a slow worker whose lease expired never delivers a row another worker took. Every attempt of a message carries the
-same Message-ID (`<outbox-<id>@facturier>`), so a receiver can recognise a repeat.
+token, so a slow worker whose lease expired never delivers a row another worker took. Every
+attempt of a message carries the same Message-ID (`<outbox-<id>@facturier>`), so a receiver
+can recognise a repeat.
 
 Each attempt is recorded BEFORE the message is handed to the server: the row's attempt count
 and one `started` DeliveryAttempt per recipient are committed first, then the message is
