@@ -63,8 +63,9 @@ LEASE = timedelta(minutes=5)
 # twice (the lease is a token, checked when each attempt starts).
 BATCH_LEASE = timedelta(minutes=1)
 
-# Called with the recipients about to be tried, right before the message leaves.
-BeforeSend = Callable[[list[tuple[str, str]]], None]
+# Called with the recipients about to be tried, right before the message leaves (None for a
+# render: nothing leaves).
+BeforeSend = Callable[[list[tuple[str, str]] | None], None]
 # Called with what the server answered, before the connection is closed.
 OnSent = Callable[[list[Outcome]], None]
 
@@ -79,7 +80,7 @@ def _deliver(
     if msg.kind == "document.render":
         from facturier.worker.render import document_render
 
-        before_send([])
+        before_send(None)  # nothing leaves: the lease is checked, no attempt is recorded first
         document_render(msg)
         # The PDF exists: now the document can be emailed (once, whatever the retries).
         invoice = Invoice.objects.select_related("customer", "subscription").get(
@@ -108,7 +109,7 @@ def _never() -> bool:
     return False
 
 
-def outbox_deliver(*, batch_size: int = 5, should_stop: Callable[[], bool] = _never) -> int:
+def outbox_deliver(*, batch_size: int = 20, should_stop: Callable[[], bool] = _never) -> int:
     """Deliver the rows due when the pass starts; returns how many were handled (sent,
     retried or failed). Rows queued during the pass (an invoice email after its render)
     wait for the next pass. The pass is logged, failures included."""
@@ -116,7 +117,7 @@ def outbox_deliver(*, batch_size: int = 5, should_stop: Callable[[], bool] = _ne
     return summary.handled
 
 
-def outbox_pass(*, batch_size: int = 5, should_stop: Callable[[], bool] = _never) -> PassSummary:
+def outbox_pass(*, batch_size: int = 20, should_stop: Callable[[], bool] = _never) -> PassSummary:
     summary = PassSummary()
     # The rows that exist and are due when the pass starts: a pass always ends.
     due_by, last = clock.now(), OutboxMessage.objects.aggregate(m=Max("pk"))["m"] or 0
@@ -186,10 +187,16 @@ class _Try:
     started: dict[str, DeliveryAttempt] = field(default_factory=dict)
     recorded: bool = False
 
-    def start(self, todo: list[tuple[str, str]]) -> None:
+    def start(self, todo: list[tuple[str, str]] | None) -> None:
         """Commit the attempt (count and `started` rows) before anything leaves, if the row
-        is still ours (its lease renewed from now); LeaseLost if not."""
+        is still ours (its lease renewed from now); LeaseLost if not. A render (`todo` is
+        None) sends nothing: the lease is only checked, and the attempt recorded after."""
         now = clock.now()
+        if todo is None:
+            mine = OutboxMessage.objects.filter(pk=self.msg.pk, status=OutboxStatus.PENDING)
+            if self.lease is not None and not mine.filter(next_attempt_at=self.lease).exists():
+                raise LeaseLost
+            return
         with transaction.atomic():
             row = OutboxMessage.objects.filter(pk=self.msg.pk, status=OutboxStatus.PENDING)
             if self.lease is not None:
