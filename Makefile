@@ -76,8 +76,8 @@ bench: install-dev  ## benchmarks, results written into docs/benchmarks.md (seve
 
 # The chaos run (bench/chaos.py): PostgreSQL, worker and billing-run processes killed with
 # SIGKILL at random, an SMTP server dropping connections, a PostgreSQL restart; then every
-# invariant is checked. Not part of `make test`. Full size by default (10,000 periods,
-# ~10 minutes); CI runs it small: make chaos CHAOS_ARGS="--periods 200 --duration 90".
+# invariant is checked. Not part of `make test`. Full size by default (10,000 periods, about
+# 30 minutes on a busy 2-core machine); CI runs it small: make chaos CHAOS_ARGS="--periods 200 --duration 90".
 CHAOS_ARGS ?=
 chaos: install-dev  ## chaos run on PostgreSQL (kill -9, SMTP drops, database restart), then verify
 	$(BIN)/python bench/chaos.py $(CHAOS_ARGS)

@@ -2,7 +2,7 @@
 SIGKILL, the SMTP server drops connections and PostgreSQL restarts, then verify that nothing
 broke. `make chaos` runs it at full size; CI runs it small.
 
-    .venv/bin/python bench/chaos.py                          # 10,000 periods, several minutes
+    .venv/bin/python bench/chaos.py                          # 10,000 periods, ~30 minutes
     .venv/bin/python bench/chaos.py --periods 200 --duration 90 --kill-every 1.5   # CI size
 
 What it does:
