@@ -8,7 +8,7 @@ export DJANGO_SETTINGS_MODULE := facturier.settings
 CODE   := $(wildcard src tests bench scripts)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev setup run serve browser test lint format bench screenshots clean
+.PHONY: help install install-dev setup run serve browser test lint format bench chaos screenshots clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -73,6 +73,14 @@ bench: install-dev  ## benchmarks, results written into docs/benchmarks.md (seve
 	$(BIN)/python bench/run_all.py
 	$(BIN)/python bench/render.py --write-doc
 	$(BIN)/python bench/pages.py
+
+# The chaos run (bench/chaos.py): PostgreSQL, worker and billing-run processes killed with
+# SIGKILL at random, an SMTP server dropping connections, a PostgreSQL restart; then every
+# invariant is checked. Not part of `make test`. Full size by default (10,000 periods, about
+# 30 minutes on a busy 2-core machine); CI runs it small: make chaos CHAOS_ARGS="--periods 200 --duration 90".
+CHAOS_ARGS ?=
+chaos: install-dev  ## chaos run on PostgreSQL (kill -9, SMTP drops, database restart), then verify
+	$(BIN)/python bench/chaos.py $(CHAOS_ARGS)
 
 screenshots: install-dev browser  ## PNGs of the main pages (demo company) into docs/screenshots/
 	$(BIN)/python scripts/screenshots.py

@@ -1,7 +1,15 @@
 """A child process for tests/mail/test_worker_killed.py: a worker's delivery pass in its own
-OS process, on the test database, that leases the outbox rows and then, instead of sending,
-writes the Message-ID it was about to send to the file named in argv[1] and sleeps until the
-parent kills it with SIGKILL. Importing this module does nothing."""
+OS process, on the test database, killed by the parent with SIGKILL at a chosen moment.
+
+argv[1] names a marker file, argv[2] the moment:
+
+- "before": the pass leases the rows, records the attempt, then, instead of sending, writes
+  the Message-ID it was about to send to the marker and sleeps until it is killed;
+- "after": the pass sends the message for real, and once the server has accepted it (before
+  the outcome is recorded), writes the Message-ID to the marker and sleeps until killed.
+
+Importing this module does nothing.
+"""
 
 from __future__ import annotations
 
@@ -19,16 +27,22 @@ def main() -> None:
     django.setup()
     from facturier.worker import outbox
 
-    marker = Path(sys.argv[1])
+    marker, moment = Path(sys.argv[1]), sys.argv[2]
+    real_send = outbox.send
 
-    def hold(email: Any, *, skip: frozenset[str]) -> Any:
+    def hold(email: Any) -> None:
         partial = marker.with_suffix(".part")
         partial.write_text(email.extra_headers["Message-ID"])
         partial.rename(marker)  # the parent never reads a half-written marker
-        time.sleep(HOLD_S)  # killed here: leased, composed, not sent
-        raise SystemExit("should have been killed before sending")
+        time.sleep(HOLD_S)  # killed here
+        raise SystemExit("should have been killed")
 
-    outbox.send = hold
+    def send(email: Any, *, skip: frozenset[str], on_sent: Any) -> Any:
+        if moment == "before":
+            hold(email)  # leased, composed, the attempt recorded: not sent
+        return real_send(email, skip=skip, on_sent=lambda outcomes: hold(email))
+
+    outbox.send = send
     outbox.outbox_deliver()
 
 

@@ -158,6 +158,7 @@ def test_four_workers_at_once_bill_every_period_once(
     assert_gapless(invoices)
     runs = list(BillingRun.objects.all())
     assert all(run.finished_at is not None and run.failed == 0 for run in runs)
+    assert {run.status for run in runs} == {"finished"}
     assert sum(run.issued for run in runs) == len(invoices)
     # They ran at the same time: several runs had started before the last invoice was issued.
     last = max(i.issued_at for i in invoices)
@@ -208,7 +209,7 @@ def test_run_killed_midway_then_a_worker_completes(
     assert billed % batch == 0 and billed >= 3 * batch
     assert_gapless(list(Invoice.objects.all()))
     killed = BillingRun.objects.get(worker="doomed")
-    assert killed.finished_at is None
+    assert (killed.status, killed.finished_at) == ("running", None)  # nobody closed it yet
     assert RunItem.objects.filter(run=killed).count() == billed
     if "hold_at" in orders:
         assert billed == (hold_at - 1) * batch
@@ -226,6 +227,13 @@ def test_run_killed_midway_then_a_worker_completes(
     assert_gapless(invoices)
     later = BillingRun.objects.exclude(pk=killed.pk).get()
     assert later.issued == 400 - billed and later.finished_at is not None
+    assert later.status == "finished"
+    # The later worker closed the dead run, counting what it had committed.
+    killed.refresh_from_db()
+    assert (killed.status, killed.due, killed.issued, killed.failed) == (
+        "interrupted", billed, billed, 0,
+    )  # fmt: skip
+    assert killed.finished_at is None
     if "hold_at" in orders:  # the numbers the dead batch held went to the later run's invoices
         reissued = Invoice.objects.filter(number__in=taken)
         assert reissued.count() == batch

@@ -128,3 +128,27 @@ def test_ledger_reasons_in_the_pages_language(owner_client, customer, company):
         french = owner_client.get(url, HTTP_ACCEPT_LANGUAGE="fr").content.decode()
         assert "relecture avant émission" in french and "review before issue" not in french
         assert "review before issue" in owner_client.get(url).content.decode()
+
+
+def test_an_interrupted_run_says_so(owner_client, customer, company):
+    """A run whose process died shows as interrupted (with what it committed), not running."""
+    import subprocess
+
+    _sub(customer)
+    billing_run(company=company)
+    child = subprocess.Popen(["true"])
+    child.wait()  # a pid that is gone
+    BillingRun.objects.update(status="running", finished_at=None, pid=child.pid, issued=0)
+    running = owner_client.get(reverse("web:runs")).content.decode()  # the page closes none
+    assert '<span class="badge warn">running</span>' in running
+    billing_run(company=company)  # the next run closes it
+    killed = BillingRun.objects.order_by("pk").first()
+    assert (killed.status, killed.issued) == ("interrupted", 2)
+    listing = owner_client.get(reverse("web:runs")).content.decode()
+    assert listing.count('<span class="badge bad">interrupted</span>') == 1
+    assert listing.count("badge warn") == 0
+    detail = owner_client.get(reverse("web:run", args=[killed.pk]))
+    page = detail.content.decode()
+    assert "<dt>Status</dt><dd>interrupted</dd>" in page and "Last batch" in page
+    french = owner_client.get(reverse("web:runs"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    assert '<span class="badge bad">interrompue</span>' in french

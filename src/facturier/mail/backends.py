@@ -3,6 +3,10 @@
 Every message is kept in the database (`MailboxMessage`), byte for byte as it would have
 been sent, with its envelope; nothing leaves the machine. `facturier mail list --mailbox`
 and `facturier mail show ID` read it.
+
+A message is kept once per Message-ID (unique in the database): the outbox delivers at least
+once, and a message handed over again after a crash (same Message-ID) is recognised here and
+dropped, as a receiving mail system that deduplicates would.
 """
 
 from __future__ import annotations
@@ -41,5 +45,13 @@ class MailboxBackend(BaseEmailBackend):
                     created_at=clock.now(),
                 )
             )
-        MailboxMessage.objects.bulk_create(rows)
-        return len(rows)
+        known = set(
+            MailboxMessage.objects.filter(message_id__in=[r.message_id for r in rows]).values_list(
+                "message_id", flat=True
+            )
+        )
+        new = {r.message_id: r for r in rows if r.message_id not in known}
+        # A concurrent delivery of the same message may win the race: the constraint keeps
+        # one, and this one is dropped rather than failing the delivery.
+        MailboxMessage.objects.bulk_create(new.values(), ignore_conflicts=True)
+        return len(new)

@@ -7,7 +7,7 @@ it raises when the message cannot be built yet (a retry comes later).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from email.utils import formataddr
 from typing import Any
@@ -523,6 +523,34 @@ def compose_digest(msg: OutboxMessage) -> Outgoing | None:
     return _email(company, "notify.digest", language, values, to=to)
 
 
+def compose_clock_behind(msg: OutboxMessage) -> Outgoing | None:
+    """The owners' alert: issuing was refused because this machine's clock is behind."""
+    from zoneinfo import ZoneInfo
+
+    from facturier.billing.models import Membership, Role
+
+    p, company = msg.payload, msg.company
+    owners = Membership.objects.filter(company=company, role=Role.OWNER).select_related("user")
+    to = [m.user.email for m in owners if m.user.email]
+    if not to:
+        return None
+    language = _staff_language()
+    zone = ZoneInfo(company.timezone)
+
+    def moment(text: str) -> str:
+        at = datetime.fromisoformat(text).astimezone(zone)
+        return f"{_date(at.date(), language)} {at:%H:%M:%S}"
+
+    values = {
+        "company": str(company),
+        "number": p["number"],
+        "issue_date": _date(date.fromisoformat(p["issue_date"]), language),
+        "issued_at": moment(p["issued_at"]),
+        "now": moment(p["now"]),
+    }
+    return _email(company, "notify.clock_behind", language, values, to=to)
+
+
 COMPOSERS: dict[str, Callable[[OutboxMessage], Outgoing | None]] = {
     "email.invoice": compose_invoice,
     "email.reminder": compose_reminder,
@@ -530,6 +558,7 @@ COMPOSERS: dict[str, Callable[[OutboxMessage], Outgoing | None]] = {
     "notify.payment_reversed": compose_payment_reversed,
     "notify.draft_waiting": compose_draft_waiting,
     "notify.digest": compose_digest,
+    "notify.clock_behind": compose_clock_behind,
 }
 
 

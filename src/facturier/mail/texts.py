@@ -107,6 +107,10 @@ KINDS: dict[str, Kind] = {
             | {"details"}
         ),
     ),
+    "notify.clock_behind": Kind(
+        gettext_noop("To the owners: issuing refused, this machine's clock is behind"),
+        frozenset({"company", "number", "issue_date", "issued_at", "now"}),
+    ),
 }
 
 # "reminder.2": the wording of one level of the reminder policy (same placeholders).
@@ -571,6 +575,24 @@ Drafts waiting for confirmation: {drafts}
 Billing failures: {failures}
 Emails not delivered: {undelivered}
 {details}
+""",
+    ),
+    ("notify.clock_behind", "fr"): (
+        "Horloge en retard : émission des factures refusée – {company}",
+        """Facturier a refusé d'émettre des factures pour {company} : l'horloge de la machine
+indiquait {now}, avant la dernière pièce émise, {number}, datée du {issue_date} (émise à
+{issued_at}). Émettre à cette heure aurait donné à un numéro suivant une date antérieure.
+
+Rien n'a été émis. Remettez la machine à l'heure (NTP) : la facturation reprendra d'elle-même.
+""",
+    ),
+    ("notify.clock_behind", "en"): (
+        "Clock behind: issuing refused – {company}",
+        """Facturier refused to issue invoices for {company}: this machine's clock said {now},
+before the last document issued, {number}, dated {issue_date} (issued at {issued_at}).
+Issuing at that time would have given a later number an earlier date.
+
+Nothing was issued. Set the machine's clock right (NTP): billing resumes by itself.
 """,
     ),
 }

@@ -8,12 +8,17 @@ embedded mailbox, the test backend) takes the message whole or raises.
 A message that cannot be built (a header holding a line break, an address that is not one)
 never will be, however often it is tried: that is a permanent failure too, for the whole
 message or for the one recipient whose address it is.
+
+`on_sent` is called with the outcomes as soon as the server has answered the message, before
+the connection is closed (QUIT): the caller records them with the shortest possible window
+between "the server has it" and "the log says so".
 """
 
 from __future__ import annotations
 
 import contextlib
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -57,21 +62,33 @@ def envelope(email: EmailMessage) -> list[tuple[str, str]]:
     return out
 
 
-def send(email: EmailMessage, *, skip: frozenset[str] = frozenset()) -> list[Outcome]:
+def _ignore(outcomes: list[Outcome]) -> None:
+    return None
+
+
+def send(
+    email: EmailMessage,
+    *,
+    skip: frozenset[str] = frozenset(),
+    on_sent: Callable[[list[Outcome]], None] = _ignore,
+) -> list[Outcome]:
     """Send to every recipient but those in `skip` (lower-case addresses that already have
-    the message); returns one Outcome per recipient tried, or raises SendError."""
+    the message); returns one Outcome per recipient tried (after passing them to `on_sent`),
+    or raises SendError. An error raised by `on_sent` propagates as it is."""
     todo = [(a, f) for a, f in envelope(email) if a.lower() not in skip]
     if not todo:
         return []
     data = _built(email, todo)
     backend = get_connection()
     if isinstance(backend, SMTPBackend):
-        return _smtp(backend, email, data, todo)
+        return _smtp(backend, email, data, todo, on_sent)
     try:
         backend.send_messages([email])
     except Exception as exc:
         raise SendError(f"{type(exc).__name__}: {exc}", permanent=False, recipients=todo) from exc
-    return [Outcome(a, f) for a, f in todo]
+    outcomes = [Outcome(a, f) for a, f in todo]
+    on_sent(outcomes)
+    return outcomes
 
 
 def _built(email: EmailMessage, todo: list[tuple[str, str]]) -> bytes:
@@ -100,7 +117,11 @@ def _code_text(code: int, text: bytes | str) -> str:
 
 
 def _smtp(
-    backend: SMTPBackend, email: EmailMessage, data: bytes, todo: list[tuple[str, str]]
+    backend: SMTPBackend,
+    email: EmailMessage,
+    data: bytes,
+    todo: list[tuple[str, str]],
+    on_sent: Callable[[list[Outcome]], None],
 ) -> list[Outcome]:
     encoding = email.encoding or settings.DEFAULT_CHARSET
     sender = _address(email.from_email, encoding)
@@ -124,14 +145,15 @@ def _smtp(
         refused = exc.recipients
     except smtplib.SMTPResponseException as exc:  # sender or data refused, or the greeting
         permanent = 500 <= exc.smtp_code < 600
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            backend.close()
         raise SendError(
             _code_text(exc.smtp_code, exc.smtp_error), permanent=permanent, recipients=todo
         ) from exc
     except (smtplib.SMTPException, OSError) as exc:  # down, unreachable, cut off, timed out
-        raise SendError(f"{type(exc).__name__}: {exc}", permanent=False, recipients=todo) from exc
-    finally:
         with contextlib.suppress(smtplib.SMTPException, OSError):
             backend.close()
+        raise SendError(f"{type(exc).__name__}: {exc}", permanent=False, recipients=todo) from exc
     outcomes = bad
     for (address, field), rcpt in zip(todo, rcpts, strict=True):
         if rcpt in refused:
@@ -141,4 +163,9 @@ def _smtp(
             )
         else:
             outcomes.append(Outcome(address, field))
+    try:
+        on_sent(outcomes)  # recorded before QUIT: its round trip is out of the window
+    finally:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            backend.close()
     return outcomes

@@ -1,8 +1,10 @@
 """`facturier worker`: run due work on a tick, several workers at once, SIGTERM-safe.
 
 Every periodic job is listed in JOBS. A job returns how much it did; `--until-idle` stops
-once a whole tick did nothing. A stop request (SIGTERM, SIGINT) is honoured between units:
-the billing run checks it between batches, so the current transaction always finishes.
+once a whole tick did nothing. A stop request (SIGTERM, SIGINT) is honoured between units,
+so the current transaction always finishes and a stop takes one unit's time at most (well
+under systemd's 90 s): the billing run checks it between batches, the outbox between
+messages, the dunning pass between invoices, the loop between jobs.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from facturier.billing import clock
 from facturier.billing.models import Company
 from facturier.billing.services.billing_run import billing_run, subscriptions_due
 from facturier.billing.services.dunning import reminders_run
+from facturier.billing.services.errors import NotAllowed
+from facturier.billing.services.run_ledger import runs_close_abandoned
 from facturier.worker.outbox import outbox_deliver, queue_digests
 
 log = logging.getLogger("facturier.worker")
@@ -31,6 +35,9 @@ log = logging.getLogger("facturier.worker")
 # A company whose run only failed (e.g. a customer missing its SIREN) is retried this much
 # later, not on every tick: the failures are in the run ledger for a person to fix.
 RETRY_FAILED_AFTER = timedelta(hours=1)
+# A run refused as a whole (this machine's clock is behind the last issued document: the
+# owners were alerted) is tried again this much later.
+RETRY_REFUSED_AFTER = timedelta(minutes=5)
 
 
 @dataclass
@@ -43,7 +50,10 @@ class Worker:
 
     def bill_due_companies(self) -> int:
         """Bill each company whose local billing hour has come and that has due work;
-        returns the periods handled (failures are not progress)."""
+        returns the periods handled (failures are not progress). Runs whose process died
+        are closed first (as interrupted, with what they committed)."""
+        if runs_close_abandoned():
+            log.warning("worker %s: closed billing runs whose process died", self.name)
         done = 0
         for company in Company.objects.order_by("pk"):
             now = clock.now()
@@ -54,12 +64,17 @@ class Worker:
                 company, local.date()
             ):
                 continue
-            summary = billing_run(
-                company=company,
-                worker=self.name,
-                should_stop=self.stop.is_set,
-                keep_outcomes=False,
-            )
+            try:
+                summary = billing_run(
+                    company=company,
+                    worker=self.name,
+                    should_stop=self.stop.is_set,
+                    keep_outcomes=False,
+                )
+            except NotAllowed as exc:
+                log.error("billing %s refused: %s", company, exc)
+                self.retry_at[company.pk] = now + RETRY_REFUSED_AFTER
+                continue
             log.warning(
                 "billing %s: issued %d, drafted %d, skipped %d, failed %d",
                 company, summary.issued, summary.drafted, summary.skipped, summary.failed,
@@ -82,14 +97,16 @@ class Worker:
                 continue
             if self.stop.is_set():
                 break
-            summary = reminders_run(company=company, as_of=today)
+            summary = reminders_run(company=company, as_of=today, should_stop=self.stop.is_set)
+            if self.stop.is_set():
+                break  # cut short: the next worker finishes today's pass
             self.dunned_on[company.pk] = today
             log.warning("dunning %s: sent %d reminders", company, summary.total_sent)
             sent += summary.total_sent
         return sent
 
     def deliver_outbox(self) -> int:
-        return 0 if self.stop.is_set() else outbox_deliver()
+        return outbox_deliver(should_stop=self.stop.is_set)
 
 
 def _zone(name: str) -> Any:
@@ -142,7 +159,11 @@ def run_worker(*, until_idle: bool = False, tick: float = 30.0) -> int:
     total = 0
     try:
         while not stop.is_set():
-            done = sum(_attempt(job, worker) for job in JOBS)
+            done = 0
+            for job in JOBS:
+                if stop.is_set():
+                    break
+                done += _attempt(job, worker)
             total += done
             if until_idle and done == 0:
                 break

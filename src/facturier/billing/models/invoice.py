@@ -131,6 +131,9 @@ class Invoice(models.Model):
         ]
         indexes = [
             models.Index(fields=["customer", "settlement"]),
+            # The company's last issued document (the chain's tip): issuing reads it to never
+            # go back in time (billing/services/chronology.py).
+            models.Index(fields=["company", "chain_index"], name="invoice_chain_tip"),
             # The invoice list: its page in display order (drafts first, newest first) and
             # its totals read this index alone on both databases (every filter and summed
             # column is a key column: SQLite has no INCLUDE). It also serves every lookup by

@@ -39,6 +39,9 @@ class RecipientField(models.TextChoices):
 
 
 class AttemptOutcome(models.TextChoices):
+    # Written before the message is handed to the server, replaced by the outcome once the
+    # server answered: left as it is, the worker died in between (docs/mail.md).
+    STARTED = "started", _("attempt started, outcome unknown")
     SENT = "sent", _("sent")
     RETRY = "retry", _("will retry")
     FAILED = "failed", _("failed")
@@ -59,7 +62,7 @@ class DeliveryAttempt(models.Model):
     )
     recipient = models.EmailField(_("recipient"))
     field = models.CharField(max_length=3, choices=RecipientField.choices)
-    outcome = models.CharField(_("outcome"), max_length=6, choices=AttemptOutcome.choices)
+    outcome = models.CharField(_("outcome"), max_length=7, choices=AttemptOutcome.choices)
     error = models.TextField(blank=True)
     attempted_at = models.DateTimeField()
 
@@ -74,6 +77,8 @@ class MailboxMessage(models.Model):
     company = models.ForeignKey(
         Company, on_delete=models.CASCADE, null=True, blank=True, related_name="mailbox"
     )
+    # Unique: a message delivered again (a worker died before recording that it was sent)
+    # is kept once; each outbox row has its own stable Message-ID.
     message_id = models.CharField(max_length=250)
     subject = models.CharField(max_length=500)
     sender = models.CharField(max_length=300)
@@ -85,3 +90,4 @@ class MailboxMessage(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["company", "created_at"])]
+        constraints = [models.UniqueConstraint(fields=["message_id"], name="mailbox_message_once")]

@@ -210,6 +210,14 @@ class BilledPeriod(models.Model):
         ]
 
 
+class RunStatus(models.TextChoices):
+    RUNNING = "running", _("running")
+    FINISHED = "finished", _("finished")
+    # Its process died (killed, machine down): closed by a later run or a worker, its counts
+    # recomputed from what it committed (its RunItem rows).
+    INTERRUPTED = "interrupted", _("interrupted")
+
+
 class BillingRun(models.Model):
     """One run of the billing engine, and what it did (the run ledger)."""
 
@@ -219,11 +227,27 @@ class BillingRun(models.Model):
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=100, blank=True)
+    status = models.CharField(max_length=11, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    # Who runs it, to tell a live run from an abandoned one: the process (pid on host), and
+    # the time of its last committed batch (a run silent for too long is abandoned).
+    host = models.CharField(max_length=255, blank=True)
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    # The process's start in clock ticks after boot (Linux): a later process that reuses
+    # the pid has another one.
+    pid_start = models.PositiveBigIntegerField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     due = models.PositiveIntegerField(default=0)
     issued = models.PositiveIntegerField(default=0)
     drafted = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["status"], name="billing_run_running", condition=models.Q(status="running")
+            )
+        ]
 
     def __str__(self) -> str:
         return f"run {self.pk} {self.started_at:%Y-%m-%d %H:%M}"

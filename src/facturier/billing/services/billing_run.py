@@ -6,6 +6,10 @@ Each batch is one transaction: it writes the drafts and the ledger rows (unique 
 (subscription, period start): a period can never be billed twice), then numbers every
 invoice of the batch under one series lock. A crash anywhere rolls the batch back whole;
 the next run finds the same periods due and bills them.
+
+The run's record (BillingRun) beats once per batch, in the batch's transaction, with its
+counts so far; a run whose process died is closed as `interrupted` by the next run or
+worker tick (run_ledger.py).
 """
 
 from __future__ import annotations
@@ -36,10 +40,18 @@ from facturier.billing.models import (
 )
 from facturier.billing.services import recurring_lines as rl
 from facturier.billing.services.actors import Actor, PermissionRefused, actor_require
+from facturier.billing.services.chronology import ClockBehind
 from facturier.billing.services.drafts import DraftBuild, draft_build, drafts_save
 from facturier.billing.services.errors import ServiceError
 from facturier.billing.services.issuing import invoices_issue, mention_label
 from facturier.billing.services.limits import check_date
+from facturier.billing.services.run_ledger import (
+    run_abandon,
+    run_beat,
+    run_finish,
+    run_start,
+    runs_close_abandoned,
+)
 from facturier.billing.services.subscriptions import (
     next_billing,
     pauses_of,
@@ -138,16 +150,23 @@ def billing_run(
         for each in companies:  # before anything is written, the run record included
             refuse_far_future(each, as_of, field="as_of")
             check_date(as_of, "as_of", today=clock.company_today(each))
+    if not dry_run:
+        runs_close_abandoned()  # earlier runs whose process died: closed, counted
     run = _Run(as_of=as_of, company=company, dry_run=dry_run, worker=worker)
     run.summary.keep_outcomes = keep_outcomes
     run.ledger()
-    for each in companies:
-        today = as_of or clock.company_today(each)
-        scope = transaction.atomic() if dry_run else contextlib.nullcontext()
-        with contextlib.suppress(_DryRunRollback), scope:
-            _run_company(each, today, run, batch_size, progress, should_stop)
-            if dry_run:
-                raise _DryRunRollback
+    try:
+        for each in companies:
+            today = as_of or clock.company_today(each)
+            scope = transaction.atomic() if dry_run else contextlib.nullcontext()
+            with contextlib.suppress(_DryRunRollback), scope:
+                _run_company(each, today, run, batch_size, progress, should_stop)
+                if dry_run:
+                    raise _DryRunRollback
+    except BaseException:
+        if run.record is not None:
+            run_abandon(run.record)
+        raise
     run.finish()
     return run.summary
 
@@ -165,19 +184,27 @@ class _Run:
 
     def ledger(self) -> BillingRun | None:
         if self.record is None and not self.dry_run:
-            self.record = BillingRun.objects.create(
-                company=self.company, as_of=self.as_of, started_at=clock.now(), worker=self.worker
+            self.record = run_start(
+                company_id=self.company.pk if self.company else None,
+                as_of=self.as_of,
+                worker=self.worker,
             )
             self.summary.run_id = self.record.pk
         return self.record
 
+    def counts(self) -> dict[str, int]:
+        return {
+            n: getattr(self.summary, n) for n in ("due", "issued", "drafted", "skipped", "failed")
+        }
+
+    def beat(self) -> None:
+        """In the batch's transaction: committed with it, or not at all."""
+        if self.record is not None:
+            run_beat(self.record, self.counts())
+
     def finish(self) -> None:
-        if self.record is None:
-            return
-        for name in ("due", "issued", "drafted", "skipped", "failed"):
-            setattr(self.record, name, getattr(self.summary, name))
-        self.record.finished_at = clock.now()
-        self.record.save()
+        if self.record is not None:
+            run_finish(self.record, self.counts())
 
 
 def _run_company(
@@ -192,14 +219,19 @@ def _run_company(
     # due (failed) are set aside so that this run does not take them again.
     stuck: set[int] = set()
     while not should_stop():
-        with transaction.atomic():
-            batch = _claim(company, today, stuck, batch_size)
-            if not batch:
-                return
-            _bill_batch(company, batch, today, run.summary, run.ledger())
-            stuck.update(
-                s.pk for s in batch if s.next_billing_date and s.next_billing_date <= today
-            )
+        try:
+            with transaction.atomic():
+                batch = _claim(company, today, stuck, batch_size)
+                if not batch:
+                    return
+                _bill_batch(company, batch, today, run.summary, run.ledger())
+                stuck.update(
+                    s.pk for s in batch if s.next_billing_date and s.next_billing_date <= today
+                )
+                run.beat()
+        except ClockBehind as exc:
+            exc.alert()  # the batch rolled back, and the alert queued inside it: again
+            raise
         if progress:
             progress(len(batch))
         if connection.vendor == "sqlite" and not run.dry_run:

@@ -11,7 +11,7 @@ unique constraint (invoice, level) refuses a second row whatever happens.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -203,13 +203,15 @@ def reminders_run(
     company: Company | None = None,
     dry_run: bool = False,
     actor: Actor = SYSTEM,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> DunningSummary:
     """Send each invoice the reminder due on `as_of` (default: each company's today; refused
     outside the dates anyone may give, and more than a year ahead).
 
     Safe to run any number of times and from several processes at once: a level already sent
     is never sent again. A dry run plans the same way and writes nothing. The actor must be
-    allowed to send invoices (the worker and the command line are)."""
+    allowed to send invoices (the worker and the command line are). `should_stop` is checked
+    between invoices (a stopping worker leaves the rest to the next pass)."""
     for each in [company] if company else []:
         actor_require(actor, Can.ISSUE_INVOICES, company=each)
     if company is None and not actor.is_system:
@@ -224,6 +226,8 @@ def reminders_run(
         policy = _policy_read(each) if dry_run else reminder_policy(each)
         groups: dict[tuple[int, int], list[Invoice]] = {}
         for invoice, sent in _candidates(each, policy, today):
+            if should_stop():
+                return summary
             outcomes, level = _invoice_plan(invoice, sent, policy, today)
             for outcome in outcomes:
                 summary.add(outcome)
@@ -231,6 +235,8 @@ def reminders_run(
                 groups.setdefault((invoice.customer_id, level.level), []).append(invoice)
         levels = {row.level: row for row in policy}
         for (_customer, level_number), invoices in groups.items():
+            if should_stop():
+                return summary
             level = levels[level_number]
             if dry_run:
                 sent_now = [_outcome(inv, level, today, "sent") for inv in invoices]

@@ -2,8 +2,10 @@
 
 The number comes from the series counter locked (SELECT … FOR UPDATE) inside the issuing
 transaction: numbers are consecutive, and a rollback returns them all, so no gap appears
-(invariant 1). The issue date is read after the lock is held, so a higher number never has
-an earlier date (invariant 2). Several drafts can be issued under one lock: the billing run
+(invariant 1). The issue date and time are read after the locks are held (the series, then
+the company's chain head), and never before the company's last issued document (any series,
+any year: chronology.py), so a higher number never has an earlier date (invariant 2), even
+on a machine whose clock is behind. Several drafts can be issued under one lock: the billing run
 numbers a block of invoices per transaction.
 """
 
@@ -35,13 +37,14 @@ from facturier.billing.models import (
 )
 from facturier.billing.services.actors import Actor, actor_require
 from facturier.billing.services.audit import audit_event_build, audit_record, chain_head_lock
+from facturier.billing.services.chronology import ClockBehind, chronology_check
 from facturier.billing.services.errors import MissingMentions, NotAllowed
 from facturier.billing.services.settlement import settlement_refresh
 from facturier.billing.snapshots import buyer_snapshot, document_content, seller_snapshot
 from facturier.core import numbering
 from facturier.core.hashing import chain_hash
 from facturier.core.mentions import missing_mentions
-from facturier.core.money import format_amount, format_date
+from facturier.core.money import format_amount
 from facturier.core.roles import Can
 
 
@@ -109,14 +112,25 @@ def invoice_issue(invoice: Invoice, *, actor: Actor, as_is: bool = False) -> Inv
     return invoice
 
 
-@transaction.atomic
 def invoices_issue(invoice_ids: Sequence[int], *, actor: Actor, as_is: bool = False) -> IssueResult:
     """Issue many drafts in one transaction; drafts that cannot be issued are reported in
     `refused` and left as they were, without consuming a number (`as_is`: see
     `invoice_issue`).
 
     The actor must be allowed to issue every one of them (invoices, credit notes): if not,
-    PermissionRefused is raised before anything is written."""
+    PermissionRefused is raised before anything is written. When this machine's clock is
+    behind the company's last issued document, ClockBehind is raised, nothing is issued,
+    and the owners' alert is queued (it stays unless a caller's own transaction rolls back;
+    the billing run queues it again after its batch)."""
+    try:
+        with transaction.atomic():
+            return _issue_all(invoice_ids, actor=actor, as_is=as_is)
+    except ClockBehind as exc:
+        exc.alert()
+        raise
+
+
+def _issue_all(invoice_ids: Sequence[int], *, actor: Actor, as_is: bool) -> IssueResult:
     result = IssueResult()
     drafts = list(
         Invoice.objects.select_for_update(of=("self",))
@@ -227,17 +241,15 @@ def _check_creditable(note: Invoice) -> None:
 def _number_group(group: list[Invoice], *, doc_type: str, actor: Actor) -> list[Invoice]:
     company = group[0].company
     series = NumberingSeries.objects.select_for_update().get(company=company, doc_type=doc_type)
-    # Read the date only now that the lock is ours: the previous holder has committed.
-    today = clock.company_today(company)
+    # The company's chain head orders all its documents (every series, every year).
+    head = chain_head_lock(company)
+    # Read the time only now that both locks are ours: the previous holders have committed,
+    # and this machine's clock must not be behind what they issued.
+    issued_at = clock.now()
+    today = clock.company_today(company, at=issued_at)
+    chronology_check(company, head, today=today, now=issued_at)
     year = today.year if series.yearly_reset else 0
     counter, _created = SeriesCounter.objects.get_or_create(series=series, year=year)
-    if counter.last_issue_date and counter.last_issue_date > today:
-        raise NotAllowed(
-            _("The series was last used on %(d)s, after today: is the clock wrong?")
-            % {"d": format_date(counter.last_issue_date, locale=_lang())}
-        )
-    head = chain_head_lock(company)
-    issued_at = clock.now()
     events = []
     for draft in group:
         counter.last_value += 1

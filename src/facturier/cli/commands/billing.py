@@ -1,4 +1,4 @@
-"""`facturier billing run`, `facturier worker`, `facturier forecast`."""
+"""`facturier billing run`, `facturier billing runs`, `facturier worker`, `facturier forecast`."""
 
 from __future__ import annotations
 
@@ -64,6 +64,39 @@ def run(
     )
     if summary.failed:
         sys.exit(EXIT_FAILED)
+
+
+@billing.command("runs")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10000))
+@click.option("--status", type=click.Choice(["running", "finished", "interrupted"]))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@friendly_errors
+def runs(limit: int, status: str | None, as_json: bool) -> None:
+    """The billing runs, newest first: status (running, finished, or interrupted when its
+    process died), who ran it and what it did. Runs whose process died are closed first."""
+    from facturier.billing.models import BillingRun
+    from facturier.billing.services.run_ledger import runs_close_abandoned
+
+    runs_close_abandoned()
+    qs = BillingRun.objects.filter(dry_run=False).order_by("-started_at", "-pk")
+    if status:
+        qs = qs.filter(status=status)
+    rows = list(qs[:limit])
+    if as_json:
+        click.echo(json.dumps([
+            {"id": r.pk, "status": r.status, "started_at": r.started_at.isoformat(),
+             "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+             "worker": r.worker, "host": r.host, "pid": r.pid, "due": r.due,
+             "issued": r.issued, "drafted": r.drafted, "skipped": r.skipped, "failed": r.failed}
+            for r in rows
+        ], indent=2))  # fmt: skip
+        return
+    for r in rows:
+        click.echo(
+            f"{r.pk:>6} {r.started_at:%Y-%m-%d %H:%M:%S} UTC {r.status:<11} "
+            f"issued {r.issued:>6}  drafted {r.drafted:>4}  skipped {r.skipped:>4}  "
+            f"failed {r.failed:>4}  {r.worker}"
+        )
 
 
 def _dec(text: str) -> Any:

@@ -212,7 +212,8 @@ def show(message_id: int, company_ref: str | None, mailbox: bool, raw: bool) -> 
 
 def attempt_lines(attempts: Any, tz: str, indent: str = "  ") -> list[str]:
     return [
-        f"{indent}{_when(a.attempted_at, tz)} {a.field:<3} {a.recipient}: {a.outcome}"
+        f"{indent}{_when(a.attempted_at, tz)} {a.field:<3} {a.recipient}: "
+        + ("attempt started, outcome unknown" if a.outcome == "started" else a.outcome)
         + (f" ({a.error[:150]})" if a.error else "")
         for a in attempts
     ]

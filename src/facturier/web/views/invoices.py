@@ -37,6 +37,7 @@ from facturier.billing.models import (
     Settlement,
 )
 from facturier.billing.services.audit import ArchiveDamaged, archived_bytes
+from facturier.billing.services.chronology import ClockBehind
 from facturier.billing.services.credit_notes import credit_note_create
 from facturier.billing.services.drafts import (
     DRAFT_FIELDS,
@@ -263,6 +264,8 @@ def _invoice_form(request: WebRequest, draft: Invoice | None) -> HttpResponse:
                     as_is = "as_is" in request.POST  # quantities to confirm, as they are
                     invoice = invoice_issue(invoice, actor=request.actor, as_is=as_is)
         except ServiceError as exc:
+            if isinstance(exc, ClockBehind):
+                exc.alert()  # queued inside the transaction that just rolled back: again
             if not add_line_error(formset, lines, exc):
                 exc.field = _INVOICE_FIELDS.get(exc.field or "", exc.field)
                 add_service_error(form, exc)
