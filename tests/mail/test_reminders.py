@@ -126,7 +126,9 @@ def test_company_wording_of_a_level_and_manual_reminders(smtp, archived, company
 
 
 def test_formal_wording_must_keep_the_legal_statement(company):
-    with pytest.raises(InvalidInput, match=r"must keep \{late_charges\}"):
+    with pytest.raises(
+        InvalidInput, match=r"doit garder \{late_charges\} \(la mention exigée par la loi\)"
+    ):
         email_template_save(
             company, kind="reminder.formal", language="fr", actor=SYS,
             subject="Mise en demeure {number}", body="Payez {total_due}.",

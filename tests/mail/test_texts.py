@@ -71,7 +71,7 @@ def test_company_wording_saved_checked_and_reset(company) -> None:
     own = text_for(company, "invoice", "fr")
     assert (own.custom, own.subject) == (True, "Votre facture {number}")
     assert not text_for(company, "invoice", "en").custom  # per language
-    with pytest.raises(InvalidInput, match=r"unknown placeholder \{montant\}"):
+    with pytest.raises(InvalidInput, match=r"variable inconnue \{montant\} \(corps du message\)"):
         email_template_save(
             company, kind="invoice", language="fr", actor=SYS,
             subject="Votre facture {number}", body="Montant : {montant}",

@@ -20,7 +20,14 @@ def test_the_capital_is_shown_and_read_with_a_french_decimal_comma(
     page = owner_client.get("/settings/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     expected = str(company.share_capital).replace(".", ",")
     assert f'value="{expected}"' in page
-    assert NumberField().clean("10 000,50") == NumberField().clean("10,000.50")
+    from decimal import Decimal
+
+    from django.utils import translation
+
+    with translation.override("fr"):
+        assert NumberField().clean("10 000,50") == Decimal("10000.50")
+    with translation.override("en"):  # the English grouping is read on an English page
+        assert NumberField().clean("10,000.50") == Decimal("10000.50")
 
 
 def test_pages_declare_their_icon(owner_client: Client) -> None:

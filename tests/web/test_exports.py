@@ -81,9 +81,9 @@ def test_journal(owner_client, make_draft, company):
 @pytest.mark.parametrize(
     ("params", "error_id"),
     [
-        ({"start": "2026-11-01"}, "id_end_error"),
-        ({"start": "2026-12-01", "end": "2026-11-01"}, "id_end_error"),
-        ({"start": "someday", "end": "2026-11-01"}, "id_start_error"),
+        ({"start": "2026-11-01"}, "journal_end_error"),
+        ({"start": "2026-12-01", "end": "2026-11-01"}, "journal_end_error"),
+        ({"start": "someday", "end": "2026-11-01"}, "journal_start_error"),
     ],
 )
 def test_journal_needs_a_valid_period(owner_client, params, error_id):
@@ -94,7 +94,7 @@ def test_journal_needs_a_valid_period(owner_client, params, error_id):
 
 def test_payments_bad_period(owner_client):
     response = owner_client.get(reverse("web:export_payments"), {"start": "2026-13-01"})
-    assert response.status_code == 200 and 'id="id_start_error"' in response.content.decode()
+    assert response.status_code == 200 and 'id="payments_start_error"' in response.content.decode()
 
 
 @pytest.mark.parametrize("role_client", ["sales", "readonly"], indirect=True)

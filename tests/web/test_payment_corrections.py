@@ -275,9 +275,9 @@ def test_the_payments_export_has_the_reversal_and_the_refund(
     response = owner_client.get(reverse("web:export_payments"), {"start": "2026-11-01"})
     text = b"".join(response.streaming_content).decode("utf-8-sig")  # type: ignore[attr-defined]
     lines = text.strip().splitlines()
-    assert lines[0].endswith(";entry;note")
-    assert any(";-150,00;0,00;-150,00;;t;reversal;Rejet" in line for line in lines)
-    assert any(";-15,00;0,00;-15,00;;t;refund;" in line for line in lines)
+    assert lines[0].endswith(";Écriture;Note")
+    assert any(";-150,00;0,00;-150,00;;t;contre-passation;Rejet" in line for line in lines)
+    assert any(";-15,00;0,00;-15,00;;t;remboursement;" in line for line in lines)
 
 
 def test_the_new_pages_in_french(owner_client: Client, customer: Customer, paid: Any) -> None:

@@ -84,21 +84,29 @@ class IssueResult:
     refused: dict[int, MissingMentions | NotAllowed] = field(default_factory=dict)
 
 
-@transaction.atomic
 def invoice_issue(invoice: Invoice, *, actor: Actor, as_is: bool = False) -> Invoice:
     """Issue one draft, or raise MissingMentions / NotAllowed with nothing changed (also
-    PermissionRefused when the actor may not issue it).
+    PermissionRefused when the actor may not issue it, ClockBehind as `invoices_issue`).
 
     A recurring draft whose line "to confirm" still has its placeholder quantity is refused
     (the field names the line) unless `as_is`: the person confirms the quantities as they are.
     Issuing an already issued document returns it unchanged (a retry is harmless).
     """
+    try:
+        with transaction.atomic():
+            return _issue_one(invoice, actor=actor, as_is=as_is)
+    except ClockBehind as exc:
+        exc.alert()  # after the rollback, so that it stays
+        raise
+
+
+def _issue_one(invoice: Invoice, *, actor: Actor, as_is: bool) -> Invoice:
     pending = []
     if as_is and invoice.status == InvoiceStatus.DRAFT:
         pending = list(
             invoice.lines.filter(placeholder_quantity=True).values_list("position", flat=True)
         )
-    result = invoices_issue([invoice.pk], actor=actor, as_is=as_is)
+    result = _issue_all([invoice.pk], actor=actor, as_is=as_is)
     if invoice.pk in result.refused:
         raise result.refused[invoice.pk]
     invoice.refresh_from_db()
