@@ -83,7 +83,9 @@ def issue(make_draft: Callable[..., Invoice]) -> Callable[..., Invoice]:
 
 
 def run_on(day: date, **kwargs: Any) -> Any:
-    return reminders_run(as_of=day, **kwargs)
+    """The pass as the worker runs it on `day` (a run never sends ahead of its own today)."""
+    with at(day):
+        return reminders_run(as_of=day, **kwargs)
 
 
 def state() -> tuple[Any, ...]:
@@ -420,7 +422,11 @@ def test_cli_run_policy_send_list_and_dispute(company: Company, issue: Any, tmp_
     assert dry.exit_code == 0, dry.output
     assert "Dry run (nothing changed): would send 1 reminders (level 2: 1)" in dry.output
     assert not Reminder.objects.exists()
-    result = cli_run("reminders", "run", "--as-of", day, "--json")
+    ahead = cli_run("reminders", "run", "--as-of", day)  # today is before that day
+    assert ahead.exit_code == 2 and "make it a dry run" in ahead.output
+    assert not Reminder.objects.exists()
+    with at(DUE + timedelta(days=7)):
+        result = cli_run("reminders", "run", "--as-of", day, "--json")
     assert result.exit_code == 0
     data = json.loads(result.output)
     assert data["sent"] == {"2": 1} and data["outcomes"][0]["invoice"] == inv.number
@@ -532,9 +538,14 @@ def test_the_database_refuses_a_second_automatic_reminder_of_a_level(
     Reminder.objects.create(level=None, manual=True, **fields)
 
 
+# The concurrent passes are other processes, on the real clock: their days must be past.
+PAST_ISSUE = date(2026, 3, 2)
+PAST_DUE = PAST_ISSUE + timedelta(days=30)
+
+
 @pytest.fixture
 def many_invoices(company: Company, make_draft: Callable[..., Invoice]) -> Iterator[list[int]]:
-    with at(ISSUE):
+    with at(PAST_ISSUE):
         drafts = [make_draft().pk for _ in range(40)]
         result = invoices_issue(drafts, actor=SYS)
     assert not result.refused
@@ -546,7 +557,7 @@ def test_concurrent_passes_send_each_level_once(
     company: Company, many_invoices: list[int], children: Children
 ) -> None:
     reminder_policy(company)
-    days = [DUE + timedelta(days=n) for n in (7, 15, 30)]
+    days = [PAST_DUE + timedelta(days=n) for n in (7, 15, 30)]
     for day in days:
         names = [f"pass{day:%d}-{i}" for i in range(3)]
         for name in names:

@@ -6,9 +6,11 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+import time_machine
 from click.testing import CliRunner
 from django.contrib.auth.models import User
 
@@ -123,10 +125,15 @@ def test_subscription_create_run_and_forecast(customer):
     assert "next billing date 01/12/2026" in created.output
     dry = run("billing", "run", "--as-of", "01/12/2026", "--dry-run")
     assert "would issue 1" in dry.output
-    real = run("billing", "run", "--as-of", "05/12/2026")
-    assert real.exit_code == 0
-    assert "Issued 2" in real.output  # the stub 01–04/12 then 05–19/12
-    assert "Issued 0" in run("billing", "run", "--as-of", "05/12/2026").output
+    with time_machine.travel(datetime(2026, 12, 4, 9, tzinfo=UTC), tick=False):
+        # Run for real on 04/12, "as of 05/12" issued invoices ahead of time: refused.
+        ahead = run("billing", "run", "--as-of", "05/12/2026")
+        assert ahead.exit_code == 2 and "make it a dry run" in ahead.output
+    with time_machine.travel(datetime(2026, 12, 5, 9, tzinfo=UTC), tick=False):
+        real = run("billing", "run", "--as-of", "05/12/2026")
+        assert real.exit_code == 0
+        assert "Issued 2" in real.output  # the stub 01–04/12 then 05–19/12
+        assert "Issued 0" in run("billing", "run", "--as-of", "05/12/2026").output
 
 
 def test_billing_run_exit_1_on_failure(customer):

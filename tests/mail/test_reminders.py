@@ -4,7 +4,7 @@ Reminder rows are built directly here."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -164,6 +164,7 @@ def test_several_invoices_of_a_customer_go_in_one_statement(smtp, frozen, issued
     smtp.received.clear()
     reminder_policy(company)
     day = invoices[0].due_date + timedelta(days=30)
+    frozen.now = datetime(day.year, day.month, day.day, 9, tzinfo=UTC)  # the pass of that day
     assert dict(reminders_run(as_of=day).sent) == {4: 4}
     deliver_all()
     [got] = smtp.received

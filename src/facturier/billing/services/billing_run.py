@@ -44,7 +44,7 @@ from facturier.billing.services.chronology import ClockBehind
 from facturier.billing.services.drafts import DraftBuild, draft_build, drafts_save
 from facturier.billing.services.errors import ServiceError
 from facturier.billing.services.issuing import invoices_issue, mention_label
-from facturier.billing.services.limits import check_date
+from facturier.billing.services.limits import check_date, check_not_ahead
 from facturier.billing.services.run_ledger import (
     run_abandon,
     run_beat,
@@ -132,8 +132,9 @@ def billing_run(
     keep_outcomes: bool = True,
     actor: Actor = SYSTEM,
 ) -> RunSummary:
-    """Bill every period due on `as_of` (default: each company's today; refused more than
-    a year ahead of it).
+    """Bill every period due on `as_of` (default: each company's today). A run that writes
+    takes today or a past day only: invoices are never issued ahead of time, whatever the
+    command asks (a dry run may look up to a year ahead).
 
     `dry_run` does all the work in a transaction that is rolled back: the summary shows what
     would be issued, and nothing changes. `progress` is called with the number of
@@ -149,7 +150,9 @@ def billing_run(
     if as_of is not None:
         for each in companies:  # before anything is written, the run record included
             refuse_far_future(each, as_of, field="as_of")
-            check_date(as_of, "as_of", today=clock.company_today(each))
+            today = clock.company_today(each)
+            check_date(as_of, "as_of", today=today)
+            check_not_ahead(as_of, "as_of", today=today, dry_run=dry_run)
     if not dry_run:
         runs_close_abandoned()  # earlier runs whose process died: closed, counted
     run = _Run(as_of=as_of, company=company, dry_run=dry_run, worker=worker)

@@ -38,7 +38,12 @@ from facturier.billing.models import (
 from facturier.billing.services.actors import Actor, PermissionRefused, actor_require
 from facturier.billing.services.audit import audit_record
 from facturier.billing.services.errors import InvalidInput, NotAllowed
-from facturier.billing.services.limits import check_date, check_text, check_visible
+from facturier.billing.services.limits import (
+    check_date,
+    check_not_ahead,
+    check_text,
+    check_visible,
+)
 from facturier.core import dunning as core
 from facturier.core.roles import Can
 
@@ -206,7 +211,7 @@ def reminders_run(
     should_stop: Callable[[], bool] = lambda: False,
 ) -> DunningSummary:
     """Send each invoice the reminder due on `as_of` (default: each company's today; refused
-    outside the dates anyone may give, and more than a year ahead).
+    outside the dates anyone may give, and, unless dry, after today: nothing is sent ahead).
 
     Safe to run any number of times and from several processes at once: a level already sent
     is never sent again. A dry run plans the same way and writes nothing. The actor must be
@@ -220,7 +225,9 @@ def reminders_run(
     companies = [company] if company else list(Company.objects.order_by("pk"))
     if as_of is not None:
         for each in companies:  # before anything is written; a year ahead at most, as billing
-            check_date(as_of, "as_of", today=clock.company_today(each), years_ahead=1)
+            today = clock.company_today(each)
+            check_date(as_of, "as_of", today=today, years_ahead=1)
+            check_not_ahead(as_of, "as_of", today=today, dry_run=dry_run)
     for each in companies:
         today = as_of or clock.company_today(each)
         policy = _policy_read(each) if dry_run else reminder_policy(each)

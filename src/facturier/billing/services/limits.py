@@ -239,3 +239,18 @@ def check_period_length(start: date, end: date, field: str) -> None:
             % {"years": MAX_PERIOD_YEARS, "start": format_date(start), "end": format_date(end)},
             field=field,
         )
+
+
+def check_not_ahead(day: date, field: str, *, today: date, dry_run: bool) -> date:
+    """A run that writes works on today or a past day only: invoices and reminders are never
+    made ahead of time (numbers follow the calendar). A dry run may look ahead."""
+    if not dry_run and day > today:
+        raise InvalidInput(
+            _(
+                "%(date)s is after today (%(today)s): a run that issues or sends works on today "
+                "or a past day only; to see what that day will do, make it a dry run"
+            )
+            % {"date": format_date(day), "today": format_date(today)},
+            field=field,
+        )
+    return day
