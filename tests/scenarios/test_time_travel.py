@@ -14,7 +14,6 @@ out literally, so that neither the ORM mapping nor month arithmetic can drift un
 from __future__ import annotations
 
 import itertools
-import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -219,7 +218,7 @@ def test_two_years_of_daily_runs(customer: Customer) -> None:
     expected = {plan.name: _expected(plan.schedule) for plan in plans}
     due_on: Counter[date] = Counter(due for rows in expected.values() for _p, due in rows)
 
-    started, runs = time.perf_counter(), 0
+    runs = 0
     with time_machine.travel(paris(FIRST_DAY, 0) - timedelta(hours=12), tick=False) as clock:
         subs = _create(customer, plans)
         day = FIRST_DAY
@@ -236,16 +235,14 @@ def test_two_years_of_daily_runs(customer: Customer) -> None:
                 runs += 1
                 assert again.due == again.failed == 0, f"run at {instant}: {again.outcomes}"
             day += timedelta(days=1)
-    elapsed = time.perf_counter() - started
 
     _check_ledger(subs, expected)
     _check_numbers()
     assert audit_verify() == []
     _check_drift(subs)
     _check_state_after(subs)
-    # 731 days, about 1,100 runs, 1,100 invoices: the scenario has to stay quick (~20 s).
+    # 731 days, about 1,100 runs, 1,100 invoices (its speed is bench/'s business, not a test's).
     assert BillingRun.objects.count() == runs > 1000
-    assert elapsed < 120, f"{elapsed:.0f} s for two years of runs"
 
 
 def _check_ledger(
