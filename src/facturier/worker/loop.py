@@ -123,12 +123,26 @@ def sign_checkpoints(worker: Worker) -> int:
     return 0 if worker.stop.is_set() else checkpoints_make_due()
 
 
+# The periodic jobs of the packages built on billing (direct-debit batches, platform
+# statuses…), registered in billing/extensions.py.
+def run_extension_jobs(worker: Worker) -> int:
+    from facturier.billing import extensions
+
+    done = 0
+    for _name, job in extensions.periodic_jobs():
+        if worker.stop.is_set():
+            break
+        done += job(worker.stop.is_set)
+    return done
+
+
 JOBS: list[Callable[[Worker], int]] = [
     Worker.bill_due_companies,
     Worker.deliver_outbox,
     Worker.remind_due_companies,
     queue_digests,  # after the billing run: the owners' daily digest
     sign_checkpoints,
+    run_extension_jobs,
 ]
 
 # After a database error (SQLite busy beyond its timeout, a PostgreSQL failover…) the job is

@@ -38,7 +38,7 @@ from typing import Any, Protocol
 from django.db import connection, transaction
 from django.db.models import Max
 
-from facturier.billing import clock
+from facturier.billing import clock, extensions
 from facturier.billing.models import (
     AttemptOutcome,
     Company,
@@ -47,7 +47,11 @@ from facturier.billing.models import (
     OutboxMessage,
     OutboxStatus,
 )
-from facturier.billing.services.outbox import digest_queue_due, invoice_email_queue
+from facturier.billing.services.outbox import (
+    INVOICE_EMAIL,
+    digest_queue_due,
+    invoice_email_queue,
+)
 from facturier.mail.compose import compose
 from facturier.mail.transport import Outcome, SendError, envelope, send
 
@@ -87,6 +91,11 @@ def _deliver(
             pk=msg.payload["invoice_id"]
         )
         invoice_email_queue(invoice)
+        return None
+    handler = extensions.outbox_handler_for(msg.kind)
+    if handler is not None:  # a kind of a package built on billing (webhooks, platform…)
+        before_send(None)  # the lease is checked; the handler raises to be retried
+        handler(msg)
         return None
     email = compose(msg)
     if email is None:
@@ -249,6 +258,12 @@ class _Try:
             )  # fmt: skip
             DeliveryAttempt.objects.bulk_update(updated, ["outcome", "error"])
             DeliveryAttempt.objects.bulk_create(created)
+            if (
+                self.msg.status == OutboxStatus.SENT
+                and self.msg.kind == INVOICE_EMAIL
+                and self.msg.invoice_id is not None
+            ):
+                extensions.invoice_sent.send(None, invoice=self.msg.invoice, message=self.msg)
         self.recorded = True
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db import transaction
 
+from facturier.billing import extensions
 from facturier.billing.archive import ARCHIVE_PREFIX, archive_put
 from facturier.billing.models import ArchivedDocument, Invoice
 from facturier.billing.services.audit import audit_record, chain_head_lock
@@ -71,4 +72,5 @@ def document_archive(*, invoice_id: int, pdf: bytes, xml: bytes) -> ArchivedDocu
             company=invoice.company, actor=ACTOR, action=ARCHIVED, object_type="invoice",
             object_id=invoice.pk, data=archived_event_data(archive, invoice.number), head=head,
         )  # fmt: skip
+        extensions.document_archived.send(None, invoice=invoice, archive=archive)
     return archive

@@ -22,7 +22,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from facturier.billing import clock
+from facturier.billing import clock, extensions
 from facturier.billing.core_messages import core_message
 from facturier.billing.models import (
     Company,
@@ -288,9 +288,9 @@ def invoice_state(invoice: Invoice) -> core.InvoiceState:
         balance=Decimal(0) if settled else invoice.balance,
         disputed=invoice.disputed,
         customer_paused=invoice.customer.reminders_paused,
-        # There is no direct-debit collection state yet (no mandates nor debit batches in
-        # the model): the payments work sets this from its batches. See docs/dunning.md.
-        debit_in_collection=False,
+        # Set by the direct-debit package while a collection is in progress (a reminder
+        # hold registered in billing/extensions.py). See docs/dunning.md.
+        debit_in_collection=extensions.debit_in_collection(invoice),
     )
 
 

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from facturier.billing import clock
+from facturier.billing import clock, extensions
 from facturier.billing.aggregates import exact_sum
 from facturier.billing.bulk import rows_update
 from facturier.billing.models import (
@@ -162,6 +162,8 @@ def _issue_all(invoice_ids: Sequence[int], *, actor: Actor, as_is: bool) -> Issu
     for (_company_id, doc_type), group in sorted(ready.items()):
         result.issued += _number_group(group, doc_type=doc_type, actor=actor)
     _periods_invoiced(result.issued)
+    if result.issued:
+        extensions.documents_issued.send(None, invoices=list(result.issued), actor=actor)
     return result
 
 

@@ -26,7 +26,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from facturier.billing import clock
+from facturier.billing import clock, extensions
 from facturier.billing.aggregates import exact_sum
 from facturier.billing.models import (
     Customer,
@@ -154,6 +154,9 @@ def payment_reverse(
         },
     )
     payment_reversed_queue(reversal)  # the sales rep is told, once the reversal commits
+    extensions.payment_reversed.send(
+        None, payment=payment, reversal=reversal, released=dict(settled), actor=actor
+    )
     return reversal
 
 

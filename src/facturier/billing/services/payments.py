@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from facturier.billing import clock
+from facturier.billing import clock, extensions
 from facturier.billing.aggregates import exact_sum
 from facturier.billing.models import (
     Customer,
@@ -113,6 +113,7 @@ def payment_record(
         },
     )
     payment_received_queue(payment)  # the sales rep is told, once the payment commits
+    extensions.payment_recorded.send(None, payment=payment, allocations=list(plan), actor=actor)
     return payment
 
 

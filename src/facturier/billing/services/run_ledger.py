@@ -21,7 +21,7 @@ from pathlib import Path
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Count
 
-from facturier.billing import clock
+from facturier.billing import clock, extensions
 from facturier.billing.models import BillingRun, RunItem, RunStatus
 
 # Far longer than any batch takes (seconds): a run this silent is not working any more.
@@ -57,6 +57,7 @@ def run_finish(run: BillingRun, counts: dict[str, int]) -> None:
     run.finished_at = run.heartbeat_at = clock.now()
     run.status = RunStatus.FINISHED
     run.save()
+    extensions.billing_run_finished.send(None, run=run)
 
 
 def run_abandon(run: BillingRun) -> None:

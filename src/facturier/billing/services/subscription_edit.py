@@ -35,6 +35,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
+from facturier.billing import extensions
 from facturier.billing.core_messages import core_message
 from facturier.billing.models import (
     Invoice,
@@ -390,6 +391,7 @@ def subscription_update(
         data={"changes": changes, "effective": plan.effective,
               "drafts_updated": drafts, "awaiting_approval": edited.awaiting_approval},
     )  # fmt: skip
+    extensions.subscription_changed.send(None, subscription=edited, change="edited", actor=actor)
     return edited
 
 

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
-from facturier.billing import clock
+from facturier.billing import clock, extensions
 from facturier.billing.core_messages import core_message
 from facturier.billing.models import (
     BilledPeriod,
@@ -262,6 +262,7 @@ def subscription_create(
         object_type="subscription", object_id=sub.pk,
         data={"name": sub.name, "awaiting_approval": sub.awaiting_approval},
     )  # fmt: skip
+    extensions.subscription_changed.send(None, subscription=sub, change="created", actor=actor)
     return sub
 
 
@@ -291,6 +292,7 @@ def subscription_approve(sub: Subscription, *, actor: Actor) -> Subscription:
         company=sub.company, actor=actor, action="subscription.approved",
         object_type="subscription", object_id=sub.pk, data={"name": sub.name},
     )  # fmt: skip
+    extensions.subscription_changed.send(None, subscription=sub, change="approved", actor=actor)
     return sub
 
 
@@ -379,6 +381,7 @@ def subscription_pause(
         company=sub.company, actor=actor, action="subscription.paused",
         object_type="subscription", object_id=sub.pk, data={"start": start, "end": end},
     )  # fmt: skip
+    extensions.subscription_changed.send(None, subscription=sub, change="paused", actor=actor)
     return sub
 
 
@@ -402,6 +405,7 @@ def subscription_resume(sub: Subscription, *, on: date, actor: Actor) -> Subscri
         company=sub.company, actor=actor, action="subscription.resumed",
         object_type="subscription", object_id=sub.pk, data={"on": on},
     )  # fmt: skip
+    extensions.subscription_changed.send(None, subscription=sub, change="resumed", actor=actor)
     return sub
 
 
@@ -453,6 +457,7 @@ def subscription_cancel(
         company=sub.company, actor=actor, action="subscription.cancelled",
         object_type="subscription", object_id=sub.pk, data={"from": cut},
     )  # fmt: skip
+    extensions.subscription_changed.send(None, subscription=sub, change="cancelled", actor=actor)
     return sub
 
 
@@ -530,6 +535,7 @@ def subscription_change(
         data={"line": line.position, "effective": effective, "quantity": quantity,
               "unit_price": unit_price},
     )  # fmt: skip
+    extensions.subscription_changed.send(None, subscription=sub, change="changed", actor=actor)
     return change
 
 
